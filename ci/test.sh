@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole default test suite, as CI runs it (.ci/run calls the README's command).
+# Needs root: tests create network namespaces, tap devices and DPDK processes, and
+# clean up after themselves. Long runs (soaks, long fuzzing) are separate: see README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash ci/setup.sh
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "format"
+cargo fmt --all --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked --release
