@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// How many payload references one frame can carry after its linear part.
-pub const MAX_ATTACHMENTS: usize = 16;
+pub const MAX_ATTACHMENTS: usize = 8;
 
 #[derive(Debug)]
 struct Inner {
@@ -210,7 +210,8 @@ impl SharedBuf for HeapShared {
 pub struct HeapFrame {
     block: Block,
     len: usize,
-    attached: ArrayVec<(HeapShared, Range<usize>), MAX_ATTACHMENTS>,
+    // u32 ranges keep a frame small: frames move by value through bursts.
+    attached: ArrayVec<(HeapShared, Range<u32>), MAX_ATTACHMENTS>,
 }
 
 impl HeapFrame {
@@ -248,19 +249,27 @@ impl TxFrame for HeapFrame {
         if range.start > range.end || range.end > shared.len() {
             return Err(NoBuffers);
         }
+        let (Ok(start), Ok(end)) = (u32::try_from(range.start), u32::try_from(range.end)) else {
+            return Err(NoBuffers);
+        };
         self.attached
-            .try_push((shared.clone(), range))
+            .try_push((shared.clone(), start..end))
             .map_err(|_| NoBuffers)
     }
 
     fn len(&self) -> usize {
-        self.len + self.attached.iter().map(|(_, r)| r.len()).sum::<usize>()
+        self.len
+            + self
+                .attached
+                .iter()
+                .map(|(_, r)| (r.end - r.start) as usize)
+                .sum::<usize>()
     }
 
     fn for_each_segment(&self, mut f: impl FnMut(&[u8])) {
         f(self.linear());
         for (s, r) in &self.attached {
-            f(&s.data()[r.clone()]);
+            f(&s.data()[r.start as usize..r.end as usize]);
         }
     }
 }
