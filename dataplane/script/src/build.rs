@@ -4,7 +4,9 @@
 //! here over the bytes actually present, so a deliberately wrong length field can
 //! never make the builder read past its buffer.
 
+use crate::build_tcp::build_tcp;
 use crate::decode::{decode, Body, PROTO_ICMP, PROTO_UDP};
+use crate::decode_tcp::PROTO_TCP;
 use crate::payload::PayloadSpec;
 use crate::spec::{ArpSpec, BodySpec, CsumSpec, EthSpec, FrameSpec, Ipv4Spec, L4Spec};
 use crate::value::{Bindings, Mac};
@@ -63,7 +65,7 @@ pub fn build(spec: &FrameSpec, vars: &Bindings, hist: &History) -> Result<Vec<u8
 }
 
 /// The bytes of a payload to send.
-fn bytes(p: &PayloadSpec, hist: &History) -> Result<Vec<u8>, String> {
+pub(crate) fn bytes(p: &PayloadSpec, hist: &History) -> Result<Vec<u8>, String> {
     hist.resolve(p)
         .map(<[u8]>::to_vec)
         .ok_or_else(|| "`*` cannot be sent".to_string())
@@ -174,6 +176,7 @@ fn build_l4(
 ) -> Result<(u8, Vec<u8>), String> {
     match l4 {
         L4Spec::Opaque(p) => Ok((0, bytes(p, hist)?)),
+        L4Spec::Tcp(tcp) => Ok((PROTO_TCP, build_tcp(tcp, src, dst, vars, hist)?)),
         L4Spec::Icmp(icmp) => {
             let data = bytes(&icmp.payload, hist)?;
             let mut buf = vec![0u8; 8 + data.len()];
@@ -215,7 +218,7 @@ fn build_l4(
 }
 
 /// The checksum to write, given the correct one.
-fn apply(spec: CsumSpec, correct: u16) -> Result<u16, String> {
+pub(crate) fn apply(spec: CsumSpec, correct: u16) -> Result<u16, String> {
     Ok(match spec {
         CsumSpec::Valid => correct,
         CsumSpec::Zero => 0,
@@ -242,7 +245,7 @@ fn narrow8(v: u64) -> u8 {
 }
 
 /// The low 16 bits; callers pass values the parser bounded to the field's width.
-fn narrow16(v: u64) -> u16 {
+pub(crate) fn narrow16(v: u64) -> u16 {
     (v & 0xffff) as u16
 }
 

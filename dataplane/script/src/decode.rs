@@ -1,6 +1,7 @@
 //! Reads a frame's fields leniently: every field a matcher may check, plus whether
 //! each checksum verifies. Malformed frames decode as far as they go, never panic.
 
+use crate::decode_tcp::{decode_tcp, Tcp, PROTO_TCP};
 use crate::payload::to_hex;
 use crate::value::Mac;
 use core::fmt;
@@ -134,6 +135,8 @@ pub enum L4<'a> {
         /// Data after the header, cut to the length field if that is shorter.
         payload: &'a [u8],
     },
+    /// A TCP segment.
+    Tcp(Tcp<'a>),
     /// Another protocol, a fragment, or a header too short to read.
     Opaque(&'a [u8]),
 }
@@ -143,6 +146,7 @@ impl L4<'_> {
     pub fn payload(&self) -> &[u8] {
         match self {
             L4::Icmp { payload, .. } | L4::Udp { payload, .. } | L4::Opaque(payload) => payload,
+            L4::Tcp(t) => t.payload,
         }
     }
 }
@@ -265,6 +269,7 @@ fn decode_l4<'a>(proto: u8, src: Ipv4Addr, dst: Ipv4Addr, bytes: &'a [u8]) -> L4
                 payload: &bytes[8..end],
             }
         }
+        PROTO_TCP => decode_tcp(src, dst, bytes).map_or(L4::Opaque(bytes), L4::Tcp),
         _ => L4::Opaque(bytes),
     }
 }
@@ -319,6 +324,7 @@ impl fmt::Display for Decoded<'_> {
                         "udp sport={sport} dport={dport} payload={}",
                         show_bytes(payload)
                     )?,
+                    L4::Tcp(t) => write!(f, "{t}")?,
                     L4::Opaque(p) => {
                         write!(f, "ipv4 proto={} payload={}", ip.proto, show_bytes(p))?
                     }

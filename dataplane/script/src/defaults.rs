@@ -8,7 +8,9 @@ use crate::lex::Token;
 use crate::parse_frame::{ColError, Dir};
 use crate::parse_value::num_lit;
 use crate::payload::PayloadSpec;
-use crate::spec::{ArpSpec, CsumSpec, EthSpec, IcmpSpec, Ipv4Spec, UdpSpec};
+use crate::spec::{ArpSpec, CsumSpec, EthSpec, IcmpSpec, Ipv4Spec, TcpSpec, UdpSpec};
+use crate::tcp_flags::TcpFlags;
+use crate::tcp_opts::OptsSpec;
 use crate::value::{Mac, Value};
 
 /// Ethernet defaults: the peer talks to the SUT; ARP requests go to broadcast.
@@ -127,6 +129,42 @@ pub(crate) fn udp_defaults(dir: Dir) -> UdpSpec {
         dport: Value::Any,
         len: None,
         payload: payload_default(dir),
+        csum: CsumSpec::Valid,
+    }
+}
+
+/// The window an injected segment advertises unless it says otherwise.
+pub(crate) const PEER_WINDOW: u64 = 65535;
+
+/// TCP defaults for a segment with `flags` (`None`: `*`).
+///
+/// Ports default to the variables `$peer_port` and `$sut_port` (bound by the `ports`
+/// directive, or by the first expectation that shows them), so most lines need not
+/// repeat them. Injected: no options, no data, window [`PEER_WINDOW`], and an ACK
+/// number of 0 (the caller insists on `seq=`, and on `ack=` with the ACK flag).
+/// Expected: no options, no data, urgent pointer 0, and sequence, acknowledgment
+/// and window numbers left to the line (`*` unless written).
+pub(crate) fn tcp_defaults(dir: Dir, flags: Option<TcpFlags>) -> TcpSpec {
+    let (src, dst) = match dir {
+        Dir::In => ("peer_port", "sut_port"),
+        Dir::Out => ("sut_port", "peer_port"),
+    };
+    let (ack, win) = match dir {
+        Dir::In => (Value::Exact(0), Value::Exact(PEER_WINDOW)),
+        Dir::Out => (Value::Any, Value::Any),
+    };
+    TcpSpec {
+        sport: Value::var(src),
+        dport: Value::var(dst),
+        flags,
+        seq: Value::Any,
+        ack,
+        win,
+        urg: Value::Exact(0),
+        off: None,
+        opts: OptsSpec::List(Vec::new()),
+        payload: PayloadSpec::Bytes(Vec::new()),
+        len: None,
         csum: CsumSpec::Valid,
     }
 }

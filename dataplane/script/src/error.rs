@@ -96,6 +96,16 @@ pub enum RunError {
         /// The target's tolerance.
         tolerance: Duration,
     },
+    /// An application call failed, or what it waited for never came.
+    #[error("line {line}: `{text}` failed: {msg}")]
+    App {
+        /// The line.
+        line: usize,
+        /// The line's text.
+        text: String,
+        /// What went wrong.
+        msg: String,
+    },
     /// A frame came but differs from the expectation.
     #[error("line {line}: expected {text}, got {got} ({})", join(diffs))]
     Mismatch {

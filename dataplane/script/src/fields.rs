@@ -8,7 +8,9 @@ use crate::lex::Token;
 use crate::parse_frame::{ColError, Dir};
 use crate::parse_value::{csum, ip_lit, mac_lit, num, payload, value};
 use crate::payload::PayloadSpec;
-use crate::spec::{ArpSpec, EthSpec, IcmpSpec, Ipv4Spec, UdpSpec};
+use crate::spec::{ArpSpec, EthSpec, IcmpSpec, Ipv4Spec, TcpSpec, UdpSpec};
+use crate::tcp_flags::TcpFlags;
+use crate::tcp_opts::parse_opts;
 use crate::value::Value;
 
 /// Sets an Ethernet field; `Ok(false)` if `key` is not one.
@@ -128,4 +130,43 @@ pub(crate) fn set_udp(
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// Sets a TCP field; `Ok(false)` if `key` is not one. `len=N` is kept as written;
+/// the frame parser turns it into filler bytes for an injection.
+pub(crate) fn set_tcp(
+    tcp: &mut TcpSpec,
+    key: &str,
+    val: &Token<'_>,
+    dir: Dir,
+) -> Result<bool, ColError> {
+    match key {
+        "sport" => tcp.sport = num(val, dir, 16)?,
+        "dport" => tcp.dport = num(val, dir, 16)?,
+        "seq" => tcp.seq = num(val, dir, 32)?,
+        "ack" => tcp.ack = num(val, dir, 32)?,
+        "win" => tcp.win = num(val, dir, 16)?,
+        "urg" => tcp.urg = num(val, dir, 16)?,
+        "off" => tcp.off = Some(num(val, dir, 4)?),
+        "flags" => tcp.flags = flags(val, dir)?,
+        "opts" => tcp.opts = parse_opts(val, dir)?,
+        "payload" => tcp.payload = payload(val, dir)?,
+        "len" => tcp.len = Some(num(val, dir, 16)?),
+        "csum" => tcp.csum = csum(val, dir)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Parses TCP flags (`S.`), or `*` in an expectation (`None`).
+pub(crate) fn flags(val: &Token<'_>, dir: Dir) -> Result<Option<TcpFlags>, ColError> {
+    if val.text == "*" {
+        if dir == Dir::In {
+            return Err((val.col, "`*` cannot be sent: give the flags".to_string()));
+        }
+        return Ok(None);
+    }
+    TcpFlags::parse(val.text)
+        .map(Some)
+        .map_err(|m| (val.col, m))
 }

@@ -4,26 +4,36 @@
 //! injected frame is processed at the instant it is injected, so every reply is
 //! seen at exactly the time of its cause.
 
+use crate::app::AppAction;
+use crate::ix_tcp::IxTcp;
 use crate::script::{App, Neighbor, Setup};
-use crate::target::{Captured, Target, TargetError, TargetKind, SUT_MAC};
+use crate::target::{AppStatus, Captured, Target, TargetError, TargetKind, SUT_MAC};
 use ix_fakenic::FakeNic;
 use ix_net::{Config, Interface};
 use ix_nic::heap::HeapPool;
 use ix_nic::VirtualClock;
 use std::time::Duration;
 
-/// How far the virtual clock moves between polls: the resolution of timers.
-pub const TICK: Duration = Duration::from_millis(1);
+/// How far the virtual clock moves between polls: the resolution of timers. As
+/// fine as ix-tcp's timer wheel (`TcpConfig::timer_tick`), so that its sub-ms
+/// timers (the 500 µs delayed ACK) fire when they are due, not a whole ms later.
+pub const TICK: Duration = Duration::from_micros(100);
+
+/// How far from its scripted time a frame may be: a script's times are written in
+/// ms, and ix may delay an ACK by up to `TcpConfig::delack_timeout` (500 µs).
+pub const TOLERANCE: Duration = Duration::from_millis(1);
 
 /// Buffers in the fake NIC's pool: ample for any script's burst.
 const POOL_BLOCKS: usize = 1024;
 
 /// Bytes per buffer: a full Ethernet frame and then some.
-const BLOCK_SIZE: usize = 2048;
+pub(crate) const BLOCK_SIZE: usize = 2048;
 
-/// `ix-net`'s interface over a fake NIC, as a script's SUT.
+/// `ix-net`'s interface over a fake NIC, with `ix-tcp` as its transport, as a
+/// script's SUT.
 pub struct IxTarget {
     iface: Interface<FakeNic, VirtualClock>,
+    tcp: IxTcp,
     clock: VirtualClock,
     now: Duration,
     echo_ports: Vec<u16>,
@@ -32,7 +42,8 @@ pub struct IxTarget {
 
 impl IxTarget {
     /// An interface configured as `setup` describes, with ix-net's default
-    /// configuration otherwise.
+    /// configuration otherwise, and a TCP engine configured as the script's
+    /// `tcp-config` and TCP applications say (see [`crate::ix_tcp::tcp_config`]).
     ///
     /// What the interface sends on its first poll (its gratuitous ARP announcement)
     /// is discarded, as the Linux target discards what Linux sends while coming up:
@@ -44,7 +55,9 @@ impl IxTarget {
     /// Like [`IxTarget::new`] with an explicit `config` (whose address and prefix
     /// should agree with `setup`).
     pub fn with_config(setup: &Setup, config: Config) -> Result<IxTarget, TargetError> {
-        let nic = FakeNic::new(SUT_MAC, HeapPool::new(POOL_BLOCKS, BLOCK_SIZE));
+        let pool = HeapPool::new(POOL_BLOCKS, BLOCK_SIZE);
+        let tcp = IxTcp::new(setup, pool.clone())?;
+        let nic = FakeNic::new(SUT_MAC, pool);
         let clock = VirtualClock::new();
         let mut iface = Interface::new(nic, clock.clone(), config)
             .map_err(|e| TargetError::Setup(format!("ix-net configuration: {e}")))?;
@@ -64,10 +77,13 @@ impl IxTarget {
                         .map_err(|e| TargetError::Setup(format!("ix-net udp bind {port}: {e}")))?;
                     echo_ports.push(port);
                 }
+                // The engine listens (IxTcp::new).
+                App::TcpListen { .. } | App::TcpEcho { .. } => {}
             }
         }
         let mut target = IxTarget {
             iface,
+            tcp,
             clock,
             now: Duration::ZERO,
             echo_ports,
@@ -78,6 +94,11 @@ impl IxTarget {
         Ok(target)
     }
 
+    /// The TCP engine (for inspecting its counters and connections after a run).
+    pub fn tcp_engine(&self) -> &ix_tcp::TcpEngine<HeapPool> {
+        &self.tcp.engine
+    }
+
     /// The interface (for inspecting counters after a run).
     pub fn interface(&self) -> &Interface<FakeNic, VirtualClock> {
         &self.iface
@@ -86,7 +107,8 @@ impl IxTarget {
     /// Polls the stack once at the current time, runs the applications, and
     /// collects what was transmitted.
     fn poll(&mut self) {
-        self.iface.poll(&mut ());
+        self.iface.poll(&mut self.tcp.engine);
+        self.tcp.service();
         for &port in &self.echo_ports {
             while let Some(dg) = self.iface.udp_recv(port) {
                 // A failed echo (no route, full queue) is the stack's to count; the
@@ -114,7 +136,7 @@ impl Target for IxTarget {
     }
 
     fn tolerance(&self) -> Duration {
-        TICK
+        TOLERANCE
     }
 
     fn now(&self) -> Duration {
@@ -142,5 +164,12 @@ impl Target for IxTarget {
 
     fn take_output(&mut self) -> Vec<Captured> {
         std::mem::take(&mut self.out)
+    }
+
+    fn app(&mut self, action: &AppAction) -> Result<AppStatus, TargetError> {
+        let status = self.tcp.call(action);
+        // What the call queued leaves now, at the call's time.
+        self.poll();
+        Ok(status)
     }
 }

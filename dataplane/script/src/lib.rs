@@ -6,13 +6,13 @@
 //! and when. The same script runs on two [`Target`]s:
 //!
 //! - [`IxTarget`]: `ix-net` over `ix-fakenic`'s in-memory NIC with a virtual clock
-//!   (deterministic: time moves only when the runner says, 1 ms per poll);
+//!   (deterministic: time moves only when the runner says, 100 µs per poll);
 //! - [`LinuxTarget`]: the kernel's stack in a fresh network namespace behind a tap
 //!   device, in real time with a tolerance (50 ms by default).
 //!
 //! Where Linux legitimately differs, the script says so on the line, with a reason.
-//! Scripts live in `scripts/{arp,icmp,ipv4,udp}/*.pkt`; `tests/conformance.rs` runs
-//! every one on both targets.
+//! Scripts live in `scripts/{arp,icmp,ipv4,udp,tcp}/*.pkt`; `tests/conformance.rs`
+//! runs every one on both targets (the ix target's TCP is `ix-tcp`'s engine).
 //!
 //! # The format
 //!
@@ -35,9 +35,12 @@
 //! **Header** (before the first timed line): `sut IP/PREFIX` and `peer IP MAC` are
 //! required. Optional: `neighbor static|empty` (does the SUT start with the peer in
 //! its ARP cache; default `static`), `app udp-echo PORT`, `skip TARGET "reason"`
-//! (the whole script), `tolerance TARGET SECONDS`.
+//! (the whole script), `tolerance TARGET SECONDS`, and for TCP (see below) `app
+//! tcp-listen PORT [backlog N]`, `app tcp-echo PORT`, `ports PEER SUT`,
+//! `tcp-config KEY=VALUE...` and `linux-sysctl NAME VALUE "reason"`.
 //!
-//! **Timed lines**: `TIME DIR FRAME [@only|@skip TARGET "reason"]`.
+//! **Timed lines**: `TIME DIR FRAME [@only|@skip TARGET "reason"]`, or `TIME app
+//! CALL [@only|@skip ...]` (an application call on the SUT, below).
 //! `TIME` is seconds since the start (`0.5`) or since the previous line ended
 //! (`+0.1`): an injection ends when it is sent, `none for D` when its window closes,
 //! and an expectation when its frame actually came (as in packetdrill: a real
@@ -56,6 +59,7 @@
 //! | `arp request [who-has IP tell IP]`, `arp reply [IP is-at MAC]` | `op sha spa tha tpa` |
 //! | `icmp TYPE`: `echo-request`, `echo-reply`, `dest-unreachable`, `time-exceeded`, `param-problem`, a number, or `*` | `type code id seq payload csum` |
 //! | `udp` | `sport dport len payload csum` |
+//! | `tcp FLAGS` (`S`, `S.`, `.`, `P.`, `F.`, `R`, `R.`, ... or `*`) | `sport dport seq ack win urg off flags opts payload len csum` |
 //! | `ipv4` (payload opaque to the harness) | `proto payload`, and the IP fields unprefixed |
 //! | `raw BYTES` | none: the whole frame, Ethernet header included |
 //!
@@ -75,6 +79,45 @@
 //! injected IPv4 datagram, as ICMP errors quote it), `last-ip:N` (its first `N`
 //! bytes), `*`. Checksums: `valid` (the default both ways), `bad`, `zero`, a number,
 //! or `*`.
+//!
+//! **TCP** (packetdrill-like, as `key=value` so a line stays tokens): flags are
+//! letters `S` SYN, `.` ACK, `F` FIN, `R` RST, `P` PSH, `U` URG, `E` ECE, `W` CWR in
+//! any order (`-` for none). `seq` and `ack` are absolute 32-bit numbers; a script
+//! makes them relative by capturing the SUT's ISN (`> tcp S. seq=$isn ack=1001`)
+//! and offsetting it (`< tcp . seq=1001 ack=$isn+1`, modulo 2^32), so Linux's
+//! random ISNs and ix's are handled alike. `opts=` lists options without spaces:
+//! `mss:N`, `wscale:N`, `sackOK`, `ts:VAL:ECR`, `sack:L:R[:L:R..]`, `nop`, `eol`,
+//! `opt:KIND:HEX`, each number a value (`sack:$isn+1001:$isn+2001`); `opts=none`
+//! (the default both ways), `opts=*`, or `opts=hex:..` for raw bytes. An expected
+//! list without `nop`/`eol` matches the segment's other options in any order (order
+//! and padding carry no meaning and stacks differ in both); naming either makes the
+//! match exact. Data: `payload=` as everywhere, or `len=N`: N filler bytes (0, 1,
+//! 2, ...) when injected, any N bytes when expected; an expectation with neither
+//! wants no data. Ports default to `$peer_port`/`$sut_port`, bound by `ports PEER
+//! SUT` (`*` leaves one to be captured from the SUT's first segment, as an active
+//! open's ephemeral port is). An injected segment needs `seq=` (and `ack=` with the
+//! ACK flag) and defaults to `win=65535`, no options; an expected one leaves `seq`,
+//! `ack` and `win` free unless written, and wants `urg=0`, no options, no data.
+//!
+//! **Applications**: `app tcp-listen PORT [backlog N]` listens (`N`: listen(2)'s
+//! argument, default 128; Linux admits N+1 and the ix target configures the same);
+//! `app tcp-echo PORT` accepts everything and echoes it, closing after the peer
+//! does. Timed calls act on the *current connection*, the last one accepted or
+//! opened: `app accept`, `app connect IP:PORT [from PORT]`, `app write N` (bytes 0,
+//! 1, 2, ... in one call), `app read N` (exactly N bytes), `app read eof`, `app
+//! shutdown-write`, `app close`, `app abort` (RST), `app error
+//! reset|refused|timeout` (how the connection failed). A call that waits (`accept`,
+//! `read`, `error`) may take up to the target's tolerance. On Linux every socket
+//! has TCP_NODELAY; on ix, calls map to `TcpEngine::{accept, connect, send, close,
+//! abort}` and its events ([`ix_tcp`]).
+//!
+//! **TCP settings**: `tcp-config` keys (`syn-retries`, `synack-retries`,
+//! `retries2`, `user-timeout`, `fin-timeout`, `keepalive=IDLE:INTERVAL:PROBES`,
+//! `syncookies`, `timestamps`, `sack`, `wscale`; see [`tcp_config::TcpSettings`])
+//! become namespace sysctls and socket options on Linux and `TcpConfig` fields on
+//! ix, so timeout scripts run in seconds. `linux-sysctl net.ipv4.tcp_NAME VALUE
+//! "why"` sets a Linux-only knob (its reason required, as for `@only`); every
+//! sysctl write is checked not to have reached the host.
 //!
 //! **Defaults** a line need not write: an injected frame goes from the peer
 //! (`$peer_mac`, `$peer_ip`) to the SUT, TTL 64, TOS 0, id 0, no options, no flags,
@@ -105,17 +148,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Growing to TCP
+//! # Tracing
 //!
-//! A `tcp` frame kind slots in beside `udp` ([`spec::L4Spec`], the parser's field
-//! table, the builder and the matcher): flags (`flags=SA`), `seq`/`ack` as numbers
-//! with variables bound at first sight (`> tcp flags=SA seq=$isn ack=1001`, then
-//! `< tcp flags=A seq=1001 ack=$isn+1`, wrapping modulo 2^32), options as a list
-//! (`opts=mss:1460,sack-ok,wscale:7`, or `opts=*`), `win`, and SACK blocks relative
-//! to a variable. Timing (retransmission timeouts) is already expressible (`+0.2 >
-//! ...` against the virtual clock), as are per-target differences; an `app` for a
-//! TCP listener joins `udp-echo`. Nothing in the line grammar, timing or runner
-//! changes.
+//! With `IX_SCRIPT_TRACE` set, every matched frame and completed call is printed
+//! with its actual and scripted time: how a timing line is written from what a
+//! target does. `IX_SCRIPT=substring` makes `tests/conformance.rs` run only the
+//! matching scripts.
 //!
 //! # Frames Linux sends on its own
 //!
@@ -128,12 +166,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod build;
+mod build_tcp;
 pub mod decode;
+pub mod decode_tcp;
 mod defaults;
 pub mod error;
 mod fields;
 pub mod ix;
+pub mod ix_tcp;
 pub mod lex;
 pub mod linux;
 pub mod matcher;
@@ -145,6 +187,9 @@ pub mod runner;
 pub mod script;
 pub mod spec;
 pub mod target;
+pub mod tcp_config;
+pub mod tcp_flags;
+pub mod tcp_opts;
 pub mod value;
 
 pub use error::{FieldDiff, ParseError, RunError};

@@ -1,9 +1,12 @@
 //! Compares a frame the SUT sent with an expectation, field by field.
 
+mod tcp;
+
 use crate::build::History;
 use crate::decode::{
     decode, Arp, Body, Ip, ETHERTYPE_ARP, ETHERTYPE_IPV4, L4, PROTO_ICMP, PROTO_UDP,
 };
+use crate::decode_tcp::PROTO_TCP;
 use crate::error::FieldDiff;
 use crate::payload::{to_hex, PayloadSpec};
 use crate::spec::{ArpSpec, BodySpec, CsumSpec, FrameSpec, IcmpSpec, Ipv4Spec, L4Spec, UdpSpec};
@@ -201,6 +204,7 @@ impl Matcher<'_, '_> {
         let implied = match l4 {
             L4Spec::Icmp(_) => Value::Exact(u64::from(PROTO_ICMP)),
             L4Spec::Udp(_) => Value::Exact(u64::from(PROTO_UDP)),
+            L4Spec::Tcp(_) => Value::Exact(u64::from(PROTO_TCP)),
             L4Spec::Opaque(_) => Value::Any,
         };
         self.num(
@@ -222,9 +226,11 @@ impl Matcher<'_, '_> {
                 &got.l4,
                 got.datagram.len().saturating_sub(4 * usize::from(got.ihl)),
             ),
+            (L4Spec::Tcp(w), L4::Tcp(t)) => self.tcp(w, t),
             (L4Spec::Opaque(p), got_l4) => self.payload("payload", p, got_l4.payload()),
             (L4Spec::Icmp(_), _) => self.diff("ip.payload", "an ICMP message", "something else"),
             (L4Spec::Udp(_), _) => self.diff("ip.payload", "a UDP datagram", "something else"),
+            (L4Spec::Tcp(_), _) => self.diff("ip.payload", "a TCP segment", "something else"),
         }
     }
 
@@ -431,5 +437,67 @@ mod tests {
             diffs("icmp echo-reply eth.pad=hex:", &padded, &History::default())[0].0,
             "eth.pad"
         );
+    }
+
+    #[test]
+    fn tcp_segment_round_trips_through_builder_and_matcher() {
+        let f = sent(
+            "tcp S. sport=8080 dport=4000 seq=7 ack=1001 win=64240 opts=mss:1460,nop,nop,sackOK",
+        );
+        assert!(diffs(
+            "tcp S. sport=8080 dport=4000 seq=7 ack=1001 win=64240 opts=mss:1460,nop,nop,sackOK",
+            &f,
+            &History::default()
+        )
+        .is_empty());
+        // Without nop/eol, options match in any order, padding ignored.
+        assert!(diffs("tcp S. opts=sackOK,mss:1460", &f, &History::default()).is_empty());
+        assert!(diffs("tcp * opts=*", &f, &History::default()).is_empty());
+        let d = diffs("tcp S. opts=mss:1460", &f, &History::default());
+        assert_eq!(d[0].0, "opts", "{d:?}");
+        assert!(d[0].2.contains("unexpected sackOK"), "{d:?}");
+        let d = diffs(
+            "tcp S. opts=mss:1460,sackOK,wscale:7",
+            &f,
+            &History::default(),
+        );
+        assert!(d[0].2.contains("no wscale"), "{d:?}");
+        let d = diffs("tcp S opts=*", &f, &History::default());
+        assert_eq!(d, vec![("flags".into(), "S".into(), "S.".into())]);
+    }
+
+    #[test]
+    fn tcp_sequence_variables_bind_and_wrap() {
+        let f = sent("tcp S. sport=1 dport=2 seq=4294967295 ack=1");
+        let spec = parse_frame(&tokenize("tcp S. seq=$isn").unwrap(), Dir::Out).unwrap();
+        let mut v = vars();
+        v.bind("sut_port", Bound::Num(1));
+        v.bind("peer_port", Bound::Num(2));
+        assert!(match_frame(&spec, &f, &mut v, &History::default()).is_empty());
+        let g = sent("tcp . sport=1 dport=2 seq=0 ack=1 opts=sack:9:10");
+        let spec = parse_frame(
+            &tokenize("tcp . seq=$isn+1 opts=sack:$isn+10:$isn+11").unwrap(),
+            Dir::Out,
+        )
+        .unwrap();
+        assert!(match_frame(&spec, &g, &mut v, &History::default()).is_empty());
+        let spec = parse_frame(&tokenize("tcp . seq=$isn+2").unwrap(), Dir::Out).unwrap();
+        let d = match_frame(&spec, &g, &mut v, &History::default());
+        assert_eq!(d[0].field, "seq");
+    }
+
+    #[test]
+    fn tcp_payload_len_and_checksum() {
+        let f = sent("tcp P. sport=1 dport=2 seq=1 ack=1 len=5");
+        assert!(diffs("tcp P. len=5", &f, &History::default()).is_empty());
+        assert!(diffs("tcp P. payload=len:5", &f, &History::default()).is_empty());
+        assert_eq!(diffs("tcp P. len=4", &f, &History::default())[0].0, "len");
+        // An expectation without len= or payload= wants no data.
+        assert_eq!(diffs("tcp P.", &f, &History::default())[0].0, "payload");
+        let bad = sent("tcp . sport=1 dport=2 seq=1 ack=1 csum=bad");
+        assert_eq!(diffs("tcp .", &bad, &History::default())[0].0, "csum");
+        assert!(diffs("tcp . csum=bad", &bad, &History::default()).is_empty());
+        let d = diffs("tcp .", &sent("udp sport=1 dport=2"), &History::default());
+        assert_eq!(d[0].0, "ip.proto");
     }
 }

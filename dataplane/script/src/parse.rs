@@ -1,10 +1,12 @@
 //! Parses a whole script: header directives, then timed lines with annotations.
 
+use crate::app::{parse_action, port_of};
 use crate::error::ParseError;
 use crate::lex::{tokenize, unquote, Token};
 use crate::parse_frame::{parse_frame, ColError, Dir};
-use crate::script::{Action, App, Event, Neighbor, Scope, Script, Setup};
+use crate::script::{Action, App, Event, Neighbor, Scope, Script, Setup, DEFAULT_BACKLOG};
 use crate::target::TargetKind;
+use crate::tcp_config::TcpSettings;
 use crate::value::Mac;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -73,6 +75,9 @@ struct Header {
     peer: Option<(Ipv4Addr, Mac)>,
     neighbor: Option<Neighbor>,
     apps: Vec<App>,
+    ports: Option<(Option<u16>, Option<u16>)>,
+    tcp: TcpSettings,
+    linux_sysctls: Vec<(String, String, String)>,
     skips: Vec<(TargetKind, String)>,
     tolerances: Vec<(TargetKind, Duration)>,
 }
@@ -125,19 +130,39 @@ impl Header {
                 };
                 once(&mut self.neighbor, mode, kw)?;
             }
-            "app" => {
-                arity(2, "app udp-echo PORT")?;
-                if args[0].text != "udp-echo" {
+            "app" => self.apps.push(parse_app(kw, args)?),
+            "ports" => {
+                arity(2, "ports PEER SUT (either may be * to capture it)")?;
+                let port = |t: &Token<'_>| match t.text {
+                    "*" => Ok(None),
+                    _ => port_of(t).map(Some),
+                };
+                once(&mut self.ports, (port(&args[0])?, port(&args[1])?), kw)?;
+            }
+            "tcp-config" => self.tcp.apply(args)?,
+            "linux-sysctl" => {
+                arity(3, "linux-sysctl NAME VALUE \"reason\"")?;
+                let name = args[0].text;
+                // Only TCP knobs, which are per namespace: a global one written from
+                // inside the namespace would change the host.
+                if !name.starts_with("net.ipv4.tcp_")
+                    || !name[4..]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                {
                     return Err((
                         args[0].col,
-                        format!("unknown app `{}` (want udp-echo)", args[0].text),
+                        format!("`{name}` is not a net.ipv4.tcp_* sysctl"),
                     ));
                 }
-                let port = args[1]
-                    .text
-                    .parse::<u16>()
-                    .map_err(|_| (args[1].col, format!("bad port `{}`", args[1].text)))?;
-                self.apps.push(App::UdpEcho { port });
+                if !args[1].text.chars().all(|c| c.is_ascii_digit()) {
+                    return Err((args[1].col, "want a number".to_string()));
+                }
+                self.linux_sysctls.push((
+                    name.to_string(),
+                    args[1].text.to_string(),
+                    reason(&args[2])?,
+                ));
             }
             "skip" => {
                 arity(2, "skip TARGET \"reason\"")?;
@@ -154,8 +179,9 @@ impl Header {
                 return Err((
                     kw.col,
                     format!(
-                        "unknown directive `{other}` (want sut, peer, neighbor, app, skip, \
-                         tolerance, or a time to start a timed line)"
+                        "unknown directive `{other}` (want sut, peer, neighbor, app, ports, \
+                         tcp-config, linux-sysctl, skip, tolerance, or a time to start a \
+                         timed line)"
                     ),
                 ))
             }
@@ -174,7 +200,49 @@ impl Header {
             peer_mac,
             neighbor: self.neighbor.unwrap_or(Neighbor::Static),
             apps: self.apps.clone(),
+            ports: self.ports.unwrap_or((None, None)),
+            tcp: self.tcp.clone(),
+            linux_sysctls: self.linux_sysctls.clone(),
         })
+    }
+}
+
+/// `app udp-echo PORT`, `app tcp-listen PORT [backlog N]` or `app tcp-echo PORT`.
+fn parse_app(kw: &Token<'_>, args: &[Token<'_>]) -> Result<App, ColError> {
+    const USAGE: &str =
+        "usage: app udp-echo PORT | app tcp-listen PORT [backlog N] | app tcp-echo PORT";
+    match args {
+        [kind, port] if kind.text == "udp-echo" => Ok(App::UdpEcho {
+            port: port_of(port)?,
+        }),
+        [kind, port] if kind.text == "tcp-echo" => Ok(App::TcpEcho {
+            port: port_of(port)?,
+        }),
+        [kind, port, rest @ ..] if kind.text == "tcp-listen" => {
+            let backlog = match rest {
+                [] => DEFAULT_BACKLOG,
+                [b, n] if b.text == "backlog" => n
+                    .text
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=65535).contains(n))
+                    .ok_or_else(|| (n.col, format!("bad backlog `{}` (1 to 65535)", n.text)))?,
+                [extra, ..] => return Err((extra.col, USAGE.to_string())),
+            };
+            Ok(App::TcpListen {
+                port: port_of(port)?,
+                backlog,
+            })
+        }
+        [kind, ..] if !matches!(kind.text, "udp-echo" | "tcp-echo" | "tcp-listen") => Err((
+            kind.col,
+            format!(
+                "unknown app `{}` (want udp-echo, tcp-listen or tcp-echo; calls such as \
+                 `connect` go on timed lines)",
+                kind.text
+            ),
+        )),
+        _ => Err((kw.col, USAGE.to_string())),
     }
 }
 
@@ -267,9 +335,23 @@ fn parse_event(
     let scope = parse_scope(notes)?;
     let dir_tok = body.get(1).ok_or((
         time.col,
-        "a time must be followed by `<` or `>`".to_string(),
+        "a time must be followed by `<`, `>` or `app`".to_string(),
     ))?;
     let frame = &body[2..];
+    if dir_tok.text == "app" {
+        let action = parse_action(dir_tok, frame)?;
+        let start = byte_of(line, dir_tok.col);
+        let last = &body[body.len() - 1];
+        let end = byte_of(line, last.col) + last.text.len();
+        return Ok(Event {
+            line: lineno,
+            text: line[start..end].to_string(),
+            at,
+            after,
+            action: Action::App(action),
+            scope,
+        });
+    }
     if frame.is_empty() {
         return Err((dir_tok.col, "missing frame after the direction".to_string()));
     }
@@ -277,7 +359,12 @@ fn parse_event(
         "<" => Action::Inject(parse_frame(frame, Dir::In)?),
         ">" if frame[0].text == "none" => Action::Silence(parse_silence(frame)?),
         ">" => Action::Expect(parse_frame(frame, Dir::Out)?),
-        other => return Err((dir_tok.col, format!("want `<` or `>`, got `{other}`"))),
+        other => {
+            return Err((
+                dir_tok.col,
+                format!("want `<`, `>` or `app`, got `{other}`"),
+            ))
+        }
     };
     // The text for messages: the frame, as written.
     let start = byte_of(line, frame[0].col);
@@ -382,6 +469,43 @@ mod tests {
         assert!(script("0 > none for 0.5\n0.4 < raw hex:00\n").is_err());
     }
 
+    #[test]
+    fn tcp_header_and_app_lines() {
+        use crate::app::AppAction;
+        let s = script(
+            "app tcp-listen 8080 backlog 2\napp tcp-echo 7\nports 4000 *\n\
+             tcp-config syn-retries=1 fin-timeout=2\ntcp-config sack=0\n\
+             linux-sysctl net.ipv4.tcp_early_retrans 0 \"no TLP\"\n\
+             0 < tcp S seq=0 opts=mss:1000\n\
+             +0 > tcp S. seq=$isn ack=1 opts=mss:1460\n\
+             +0 app accept @only linux \"why\"\n\
+             +0.1 app write 10\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.setup.apps,
+            vec![
+                App::TcpListen {
+                    port: 8080,
+                    backlog: 2
+                },
+                App::TcpEcho { port: 7 }
+            ]
+        );
+        assert_eq!(s.setup.ports, (Some(4000), None));
+        assert_eq!(s.setup.tcp.syn_retries, Some(1));
+        assert_eq!(s.setup.tcp.sack, Some(false));
+        assert_eq!(s.setup.linux_sysctls.len(), 1);
+        assert_eq!(s.events[2].action, Action::App(AppAction::Accept));
+        assert_eq!(s.events[2].text, "app accept");
+        assert_eq!(
+            s.events[2].scope,
+            Scope::Only(TargetKind::Linux, "why".into())
+        );
+        assert_eq!(s.events[3].action, Action::App(AppAction::Write(10)));
+        assert_eq!(s.events[3].at, Duration::from_millis(100));
+    }
+
     fn err(body: &str) -> ParseError {
         script(body).unwrap_err()
     }
@@ -429,8 +553,16 @@ mod tests {
         assert!(e.msg.contains("twice"), "{e}");
         let e = parse("t.pkt", "peer 10.0.0.1 02:00\n").unwrap_err();
         assert_eq!((e.line, e.col), (1, 15));
-        let e = script("app tcp-echo 7\n").unwrap_err();
+        let e = script("app tcp-echoes 7\n").unwrap_err();
         assert!(e.msg.contains("unknown app"), "{e}");
+        let e = script("app tcp-listen 80 backlog 0\n").unwrap_err();
+        assert!(e.msg.contains("bad backlog"), "{e}");
+        let e = script("linux-sysctl net.core.somaxconn 1 \"x\"\n").unwrap_err();
+        assert!(e.msg.contains("net.ipv4.tcp_"), "{e}");
+        let e = script("ports 1 2\nports 1 2\n").unwrap_err();
+        assert!(e.msg.contains("twice"), "{e}");
+        let e = script("0 app connect 10.0.0.1\n").unwrap_err();
+        assert!(e.msg.contains("IP:PORT"), "{e}");
     }
 
     #[test]
@@ -442,7 +574,9 @@ mod tests {
              0 < arp request who-has 10.0.0.2 tell 10.0.0.1 eth.pad=hex:00\n\
              +0.1 > icmp dest-unreachable code=port-unreachable payload=last-ip:28 @only ix \"é\"\n\
              +0 < udp sport=$p dport=$p+1 payload=\"a\\x41\" csum=bad ip.options=hex:01\n\
-             +0 > none for 0.5\n"
+             +0 > none for 0.5\n\
+             +0 < tcp S. seq=1 ack=$i+1 opts=mss:1460,sack:$i:$i+9,ts:1:0 len=3\n\
+             +0 app connect 10.0.0.1:80 from 5\n"
         );
         for (i, _) in text.char_indices() {
             let _ = parse("t.pkt", &text[..i]);

@@ -2,13 +2,15 @@
 //! [`FrameSpec`], filling every field the line leaves out with its direction's default.
 
 use crate::defaults::{
-    arp_defaults, eth_defaults, icmp_defaults, ip_defaults, payload_default, udp_defaults,
+    arp_defaults, eth_defaults, icmp_defaults, ip_defaults, payload_default, tcp_defaults,
+    udp_defaults,
 };
-use crate::fields::{set_arp, set_eth, set_icmp, set_ip, set_udp};
+use crate::fields::{flags, set_arp, set_eth, set_icmp, set_ip, set_tcp, set_udp};
 use crate::lex::Token;
 use crate::parse_value::{check_payload, ip_lit, mac_lit, payload, value};
 use crate::payload::PayloadSpec;
-use crate::spec::{BodySpec, FrameSpec, L4Spec};
+use crate::spec::{BodySpec, FrameSpec, L4Spec, TcpSpec};
+use crate::tcp_flags::ACK;
 use crate::value::Value;
 use std::collections::HashSet;
 
@@ -34,10 +36,10 @@ pub fn parse_frame(tokens: &[Token<'_>], dir: Dir) -> Result<FrameSpec, ColError
     match first.text {
         "raw" => parse_raw(first, rest, dir),
         "arp" => parse_arp(first, rest, dir),
-        "icmp" | "udp" | "ipv4" => parse_ip(first, rest, dir),
+        "icmp" | "udp" | "tcp" | "ipv4" => parse_ip(first, rest, dir),
         other => Err((
             first.col,
-            format!("unknown frame kind `{other}` (want raw, arp, icmp, udp or ipv4)"),
+            format!("unknown frame kind `{other}` (want raw, arp, icmp, udp, tcp or ipv4)"),
         )),
     }
 }
@@ -115,7 +117,7 @@ fn parse_arp(kw: &Token<'_>, rest: &[Token<'_>], dir: Dir) -> Result<FrameSpec, 
     Ok(FrameSpec::Eth(eth, BodySpec::Arp(arp)))
 }
 
-/// `icmp KIND ...`, `udp ...` or `ipv4 ...`.
+/// `icmp KIND ...`, `udp ...`, `tcp FLAGS ...` or `ipv4 ...`.
 fn parse_ip(kw: &Token<'_>, rest: &[Token<'_>], dir: Dir) -> Result<FrameSpec, ColError> {
     let mut rest = rest;
     let mut l4 = match kw.text {
@@ -128,6 +130,14 @@ fn parse_ip(kw: &Token<'_>, rest: &[Token<'_>], dir: Dir) -> Result<FrameSpec, C
             L4Spec::Icmp(icmp_defaults(kind, dir)?)
         }
         "udp" => L4Spec::Udp(udp_defaults(dir)),
+        "tcp" => {
+            let (f, tail) = rest.split_first().ok_or((
+                kw.col,
+                "`tcp` needs its flags (S, S., ., P., F., R, ...)".to_string(),
+            ))?;
+            rest = tail;
+            L4Spec::Tcp(tcp_defaults(dir, flags(f, dir)?))
+        }
         _ => L4Spec::Opaque(payload_default(dir)),
     };
     let mut eth = eth_defaults(dir, false);
@@ -143,6 +153,7 @@ fn parse_ip(kw: &Token<'_>, rest: &[Token<'_>], dir: Dir) -> Result<FrameSpec, C
             match &mut l4 {
                 L4Spec::Icmp(icmp) => set_icmp(icmp, key, &val, dir)?,
                 L4Spec::Udp(udp) => set_udp(udp, key, &val, dir)?,
+                L4Spec::Tcp(tcp) => set_tcp(tcp, key, &val, dir)?,
                 L4Spec::Opaque(p) if key == "payload" => {
                     *p = payload(&val, dir)?;
                     true
@@ -154,6 +165,7 @@ fn parse_ip(kw: &Token<'_>, rest: &[Token<'_>], dir: Dir) -> Result<FrameSpec, C
             let fields = match l4 {
                 L4Spec::Icmp(_) => "type code id seq payload csum",
                 L4Spec::Udp(_) => "sport dport len payload csum",
+                L4Spec::Tcp(_) => "sport dport seq ack win urg off flags opts payload len csum",
                 L4Spec::Opaque(_) => "payload and the ip fields",
             };
             let all = format!(
@@ -162,6 +174,9 @@ fn parse_ip(kw: &Token<'_>, rest: &[Token<'_>], dir: Dir) -> Result<FrameSpec, C
             );
             return Err(unknown(tok, key, kw.text, &all));
         }
+    }
+    if let L4Spec::Tcp(tcp) = &mut l4 {
+        tcp_finish(kw, tcp, &seen, dir)?;
     }
     if dir == Dir::In {
         if let L4Spec::Udp(u) = &l4 {
@@ -177,6 +192,44 @@ fn parse_ip(kw: &Token<'_>, rest: &[Token<'_>], dir: Dir) -> Result<FrameSpec, C
         }
     }
     Ok(FrameSpec::Eth(eth, BodySpec::Ipv4(ip, l4)))
+}
+
+/// Checks what a TCP line must say and turns `len=N` into what it means: filler
+/// bytes (0, 1, 2, ...) to send, or any data of that length expected.
+fn tcp_finish(
+    kw: &Token<'_>,
+    tcp: &mut TcpSpec,
+    seen: &HashSet<&str>,
+    dir: Dir,
+) -> Result<(), ColError> {
+    if let Some(len) = &tcp.len {
+        if seen.contains("payload") {
+            return Err((kw.col, "give payload= or len=, not both".to_string()));
+        }
+        match (dir, len) {
+            (Dir::In, Value::Exact(n)) => {
+                tcp.payload = PayloadSpec::Bytes((0..*n).map(|i| i as u8).collect());
+                tcp.len = None;
+            }
+            (Dir::In, _) => {
+                return Err((kw.col, "an injected len= must be a number".to_string()));
+            }
+            (Dir::Out, _) => tcp.payload = PayloadSpec::Any,
+        }
+    }
+    if dir == Dir::In {
+        if !seen.contains("seq") {
+            return Err((kw.col, "an injected tcp needs seq=".to_string()));
+        }
+        let acks = tcp.flags.is_some_and(|f| f.has(ACK));
+        if acks && !seen.contains("ack") {
+            return Err((
+                kw.col,
+                "an injected tcp with the ACK flag needs ack=".to_string(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A `key=value` token's parts, refusing a key given twice.
@@ -309,7 +362,7 @@ mod tests {
             .contains("cannot be sent"));
         assert!(err("udp dport=7", Dir::In).1.contains("sport="));
         assert!(err("ipv4 payload=hex:00", Dir::In).1.contains("proto="));
-        assert!(err("tcp flags=S", Dir::In).1.contains("unknown frame kind"));
+        assert!(err("tcpx S", Dir::In).1.contains("unknown frame kind"));
         assert!(err("icmp echo-request id=1 id=2", Dir::In)
             .1
             .contains("twice"));
@@ -336,5 +389,34 @@ mod tests {
         assert_eq!(ip.proto, Some(Value::Exact(253)));
         assert_eq!(ip.ttl, Value::Exact(9));
         assert_eq!(p, PayloadSpec::Bytes(vec![0, 1]));
+    }
+
+    #[test]
+    fn tcp_lines() {
+        let f = frame("tcp S. seq=1 ack=$isn+1 opts=mss:1460 len=3", Dir::In).unwrap();
+        let FrameSpec::Eth(_, BodySpec::Ipv4(_, L4Spec::Tcp(t))) = f else {
+            panic!("wrong shape")
+        };
+        assert_eq!(t.flags.map(|f| f.to_string()), Some("S.".to_string()));
+        assert_eq!(t.sport, Value::var("peer_port"));
+        assert_eq!(t.payload, PayloadSpec::Bytes(vec![0, 1, 2]));
+        assert_eq!(t.win, Value::Exact(65535));
+        let f = frame("tcp * len=10", Dir::Out).unwrap();
+        let FrameSpec::Eth(_, BodySpec::Ipv4(_, L4Spec::Tcp(t))) = f else {
+            panic!("wrong shape")
+        };
+        assert_eq!(t.flags, None);
+        assert_eq!(t.sport, Value::var("sut_port"));
+        assert_eq!(t.payload, PayloadSpec::Any);
+        assert_eq!(t.len, Some(Value::Exact(10)));
+        let err = |line: &str, dir| frame(line, dir).unwrap_err().1;
+        assert!(err("tcp", Dir::In).contains("flags"));
+        assert!(err("tcp S", Dir::In).contains("seq="));
+        assert!(err("tcp . seq=1", Dir::In).contains("ack="));
+        assert!(err("tcp * seq=1", Dir::In).contains("cannot be sent"));
+        assert!(err("tcp SX seq=1", Dir::In).contains("unknown TCP flag"));
+        assert!(err("tcp . len=1 payload=\"a\"", Dir::Out).contains("not both"));
+        assert!(err("tcp S seq=1 len=$n", Dir::In).contains("number"));
+        assert!(err("tcp S seq=1 bogus=1", Dir::In).contains("unknown field"));
     }
 }

@@ -10,12 +10,13 @@
 //! line's time and match field by field. Any frame no line accounts for fails the
 //! run: before an injection, during `none for`, or by the end of the script.
 
+use crate::app::AppAction;
 use crate::build::{build, History};
 use crate::decode::describe;
 use crate::error::RunError;
 use crate::matcher::match_frame;
 use crate::script::{Action, Event, Scope, Script};
-use crate::target::{Captured, Target};
+use crate::target::{AppStatus, Captured, Target};
 use crate::value::{Bindings, Bound, Mac};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -44,6 +45,12 @@ pub fn run(script: &Script, target: &mut dyn Target) -> Result<Outcome, RunError
     vars.bind("sut_ip", Bound::Ip(s.sut_ip));
     vars.bind("peer_ip", Bound::Ip(s.peer_ip));
     vars.bind("bcast_ip", Bound::Ip(s.broadcast()));
+    if let Some(p) = s.ports.0 {
+        vars.bind("peer_port", Bound::Num(u64::from(p)));
+    }
+    if let Some(p) = s.ports.1 {
+        vars.bind("sut_port", Bound::Num(u64::from(p)));
+    }
     let mut run = Run {
         target,
         tolerance,
@@ -51,6 +58,7 @@ pub fn run(script: &Script, target: &mut dyn Target) -> Result<Outcome, RunError
         hist: History::default(),
         pending: VecDeque::new(),
         outcome: Outcome::default(),
+        trace: std::env::var_os("IX_SCRIPT_TRACE").is_some(),
     };
     // When the previous line ended in this run: what `+` times count from.
     let mut end = Duration::ZERO;
@@ -87,6 +95,9 @@ struct Run<'t> {
     /// Frames the SUT sent that no line has matched yet, oldest first.
     pending: VecDeque<Captured>,
     outcome: Outcome,
+    /// `IX_SCRIPT_TRACE` is set: print every matched frame with its time (for
+    /// writing a script's timing from what a target actually does).
+    trace: bool,
 }
 
 impl Run<'_> {
@@ -134,6 +145,14 @@ impl Run<'_> {
                         diffs,
                     });
                 }
+                if self.trace {
+                    eprintln!(
+                        "line {}: at {:?} (due {at:?}): {}",
+                        ev.line,
+                        got.at,
+                        describe(&got.frame)
+                    );
+                }
                 if got.at + self.tolerance < at {
                     return Err(RunError::Timing {
                         line: ev.line,
@@ -149,6 +168,48 @@ impl Run<'_> {
                 self.advance(ev.line, at + *d)?;
                 self.no_pending(ev.line)?;
                 Ok(at + *d)
+            }
+            Action::App(call) => self.app(ev, call, at),
+        }
+    }
+
+    /// Makes an application call at `at`, calling again as time passes while it
+    /// cannot be done yet, until the tolerance runs out. Ends at `at` if done at
+    /// once, else when it got done (like an expectation, when it actually happened).
+    fn app(&mut self, ev: &Event, call: &AppAction, at: Duration) -> Result<Duration, RunError> {
+        self.advance(ev.line, at)?;
+        self.no_pending(ev.line)?;
+        let deadline = at + self.tolerance;
+        let mut waited = false;
+        loop {
+            let status = self.target.app(call).map_err(|source| RunError::Target {
+                line: ev.line,
+                source,
+            })?;
+            let failed = |msg: String| RunError::App {
+                line: ev.line,
+                text: ev.text.clone(),
+                msg,
+            };
+            if self.trace && status == AppStatus::Done {
+                eprintln!(
+                    "line {}: at {:?} (due {at:?}): app {call}",
+                    ev.line,
+                    self.target.now()
+                );
+            }
+            match status {
+                AppStatus::Done if waited => return Ok(self.target.now()),
+                AppStatus::Done => return Ok(at),
+                AppStatus::Failed(msg) => return Err(failed(msg)),
+                AppStatus::NotYet(why) if self.target.now() >= deadline => {
+                    return Err(failed(format!("{why} by {deadline:?}")))
+                }
+                AppStatus::NotYet(_) => {
+                    let next = (self.target.now() + STEP).min(deadline);
+                    self.advance(ev.line, next)?;
+                    waited = true;
+                }
             }
         }
     }

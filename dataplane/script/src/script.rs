@@ -1,7 +1,9 @@
 //! A parsed script: the set-up its header declares and its timed events.
 
+use crate::app::AppAction;
 use crate::spec::FrameSpec;
 use crate::target::TargetKind;
+use crate::tcp_config::TcpSettings;
 use crate::value::Mac;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -54,6 +56,14 @@ pub struct Setup {
     pub neighbor: Neighbor,
     /// Applications the SUT runs.
     pub apps: Vec<App>,
+    /// `ports PEER SUT`: what `$peer_port` and `$sut_port` start bound to (`None`:
+    /// unbound, so the first expectation that shows the port captures it).
+    pub ports: (Option<u16>, Option<u16>),
+    /// `tcp-config ...`: TCP settings each target maps to its own knobs.
+    pub tcp: TcpSettings,
+    /// `linux-sysctl NAME VALUE "why"`: namespace sysctls only the Linux target sets
+    /// (knobs ix has no equivalent of), with the reason.
+    pub linux_sysctls: Vec<(String, String, String)>,
 }
 
 impl Setup {
@@ -74,7 +84,7 @@ pub enum Neighbor {
     Empty,
 }
 
-/// An application running on the SUT.
+/// An application running on the SUT from the start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum App {
     /// Echoes every UDP datagram received on `port` back to its sender.
@@ -82,7 +92,24 @@ pub enum App {
         /// The port to echo on.
         port: u16,
     },
+    /// `tcp-listen PORT [backlog N]`: listens on `port`; connections wait in the
+    /// backlog until a timed `app accept` takes one.
+    TcpListen {
+        /// The port to listen on.
+        port: u16,
+        /// The backlog passed to listen(2) (or the engine's listen call).
+        backlog: u32,
+    },
+    /// `tcp-echo PORT`: listens on `port`, accepts every connection, sends back every
+    /// byte it receives, and closes its side once the peer has closed.
+    TcpEcho {
+        /// The port to listen on.
+        port: u16,
+    },
 }
+
+/// The backlog of a `tcp-listen` that does not say.
+pub const DEFAULT_BACKLOG: u32 = 128;
 
 /// One timed line.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +140,8 @@ pub enum Action {
     Expect(FrameSpec),
     /// `> none for D`: the SUT sends nothing for `D`.
     Silence(Duration),
+    /// `app CALL`: the SUT's application makes a call.
+    App(AppAction),
 }
 
 /// Which targets run a line: the annotation, with its reason.
@@ -150,6 +179,9 @@ mod tests {
             peer_mac: Mac::ZERO,
             neighbor: Neighbor::Static,
             apps: vec![],
+            ports: (None, None),
+            tcp: TcpSettings::default(),
+            linux_sysctls: vec![],
         };
         assert_eq!(s.broadcast(), Ipv4Addr::new(10, 0, 0, 255));
         let s32 = Setup {

@@ -5,6 +5,8 @@
 //! checksums) are `None` when the line leaves them to be computed or verified.
 
 use crate::payload::PayloadSpec;
+use crate::tcp_flags::TcpFlags;
+use crate::tcp_opts::OptsSpec;
 use crate::value::{Mac, Value};
 use std::net::Ipv4Addr;
 
@@ -119,6 +121,8 @@ pub enum L4Spec {
     Icmp(IcmpSpec),
     /// A UDP datagram.
     Udp(UdpSpec),
+    /// A TCP segment.
+    Tcp(TcpSpec),
     /// Opaque bytes (an `ipv4` line): any protocol, no header of ours.
     Opaque(PayloadSpec),
 }
@@ -152,6 +156,38 @@ pub struct UdpSpec {
     pub len: Option<Value<u64>>,
     /// Data after the 8-byte header.
     pub payload: PayloadSpec,
+    /// Checksum.
+    pub csum: CsumSpec,
+}
+
+/// A TCP segment. Sequence numbers are absolute; scripts make them relative by
+/// capturing the SUT's initial sequence number in a variable (`seq=$isn`) and
+/// offsetting it (`ack=$isn+1`, modulo 2^32).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpSpec {
+    /// Source port.
+    pub sport: Value<u64>,
+    /// Destination port.
+    pub dport: Value<u64>,
+    /// The flags; `None` for `*`.
+    pub flags: Option<TcpFlags>,
+    /// Sequence number.
+    pub seq: Value<u64>,
+    /// Acknowledgment number.
+    pub ack: Value<u64>,
+    /// Window field (unscaled, as on the wire).
+    pub win: Value<u64>,
+    /// Urgent pointer.
+    pub urg: Value<u64>,
+    /// Data offset in 32-bit words; `None`: what the options imply (and, expected,
+    /// that the options fit it).
+    pub off: Option<Value<u64>>,
+    /// Options.
+    pub opts: OptsSpec,
+    /// Data after the header.
+    pub payload: PayloadSpec,
+    /// `len=N` on an expectation: the data's length, whatever its bytes.
+    pub len: Option<Value<u64>>,
     /// Checksum.
     pub csum: CsumSpec,
 }

@@ -1,5 +1,6 @@
 //! What the runner needs from a system under test.
 
+use crate::app::AppAction;
 use core::fmt;
 use std::time::Duration;
 
@@ -49,6 +50,20 @@ pub struct Captured {
     pub frame: Vec<u8>,
 }
 
+/// How an application call went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppStatus {
+    /// Done.
+    Done,
+    /// Not possible yet (nothing to accept, fewer bytes than asked, no error yet):
+    /// the runner lets time pass and calls again until its deadline; the message
+    /// says what is missing, for when it never comes.
+    NotYet(String),
+    /// Went wrong in a way waiting cannot fix (the connection reset when data was
+    /// expected, a call the target does not support); the message says how.
+    Failed(String),
+}
+
 /// A target failed to set up or to move a frame.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -86,4 +101,13 @@ pub trait Target {
 
     /// The frames sent since the last call, oldest first.
     fn take_output(&mut self) -> Vec<Captured>;
+
+    /// Makes the SUT's application perform `action` now. Targets without TCP
+    /// applications keep this default, which fails every call.
+    fn app(&mut self, action: &AppAction) -> Result<AppStatus, TargetError> {
+        Ok(AppStatus::Failed(format!(
+            "the {} target runs no TCP application (`app {action}`)",
+            self.kind()
+        )))
+    }
 }

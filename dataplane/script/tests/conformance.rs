@@ -1,11 +1,33 @@
 //! Runs every script under `scripts/` against every target.
 //!
 //! The Linux target needs root, `/dev/net/tun` and iproute2; it fails (never skips)
-//! when it cannot set up, with the reason.
+//! when it cannot set up, with the reason. TCP scripts (`scripts/tcp/`) run as tests
+//! of their own, so they overlap in time with the rest. `IX_SCRIPT=substring` runs
+//! only the scripts whose name contains it (for working on one script).
 
 use ix_script::{parse, run, IxTarget, LinuxTarget, Script, Target, TargetKind};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+
+/// Which scripts a test runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Suite {
+    /// Everything but `tcp/`.
+    Base,
+    /// `tcp/` only.
+    Tcp,
+}
+
+/// The `.pkt` files of `suite`, filtered by `$IX_SCRIPT`, sorted.
+fn suite(suite: Suite) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let filter = std::env::var("IX_SCRIPT").unwrap_or_default();
+    scripts()
+        .into_iter()
+        .filter(|p| p.starts_with(root.join("tcp")) == (suite == Suite::Tcp))
+        .filter(|p| p.display().to_string().contains(&filter))
+        .collect()
+}
 
 /// Every `.pkt` file under `scripts/`, sorted.
 fn scripts() -> Vec<PathBuf> {
@@ -37,11 +59,51 @@ fn load(path: &Path) -> Script {
     parse(&name, &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Runs every script on targets `make` builds; panics listing every failure.
-fn run_all<T: Target>(kind: TargetKind, make: impl Fn(&Script) -> Result<T, String>) {
+/// Scripts ix-tcp is known to fail, with why: each must fail (a script that starts
+/// passing fails the test until it is taken off this list), so engine fixes are
+/// noticed and nothing here hides in a script annotation. Every entry is an
+/// engine bug to fix, not a difference to keep.
+const IX_TCP_KNOWN_FAILURES: &[(&str, &str)] = &[
+    (
+        "tcp/fin-wait-2-timeout.pkt",
+        "ix-tcp answers a SYN only at its next 1 ms timer when it already sent a segment \
+         at the same instant (line 24: SYN-ACK 1 ms late)",
+    ),
+    (
+        "tcp/out-of-order.pkt",
+        "the duplicate ACK for a second out-of-order segment leaves 1 ms late when an ACK \
+         went out at the same instant (line 16; RFC 5681 4.2 says at once)",
+    ),
+    (
+        "tcp/simultaneous-close.pkt",
+        "the ACK of the peer's FIN in CLOSING leaves 1 ms late (same-instant deferral, \
+         line 16), and the final ACK of our FIN is itself answered with an ACK",
+    ),
+    (
+        "tcp/simultaneous-open.pkt",
+        "in SYN_RECEIVED the peer's SYN-ACK (RFC 9293 figure 8) is dropped without even \
+         the ACK an unacceptable segment calls for: no data until the SYN-ACK is \
+         retransmitted 1 s later (line 17)",
+    ),
+];
+
+/// Runs the scripts of `which` on targets `make` builds; panics listing every
+/// failure. Scripts in `known` must fail, with their reason printed.
+fn run_all<T: Target>(
+    kind: TargetKind,
+    which: Suite,
+    known: &[(&str, &str)],
+    make: impl Fn(&Script) -> Result<T, String>,
+) {
     let mut failures = Vec::new();
     let mut ran = 0;
-    for path in scripts() {
+    let paths = suite(which);
+    if paths.is_empty() {
+        // Only a filter can empty a suite; an unfiltered empty suite is a bug below.
+        assert!(std::env::var("IX_SCRIPT").is_ok(), "no scripts found");
+        return;
+    }
+    for path in paths {
         let script = load(&path);
         if let Some(why) = script.skip_reason(kind) {
             println!("{kind} {}: skipped ({why})", script.name);
@@ -56,6 +118,17 @@ fn run_all<T: Target>(kind: TargetKind, make: impl Fn(&Script) -> Result<T, Stri
         };
         // A panic in one script (a harness bug) must not hide the others' results.
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| run(&script, &mut target)));
+        if let Some((_, why)) = known.iter().find(|(name, _)| *name == script.name) {
+            match result {
+                Ok(Err(e)) => println!("{kind} {}: known failure ({why}): {e}", script.name),
+                Ok(Ok(_)) => failures.push(format!(
+                    "{}: passes now; take it off the known failures ({why})",
+                    script.name
+                )),
+                Err(_) => failures.push(format!("{}: the harness panicked", script.name)),
+            }
+            continue;
+        }
         match result {
             Err(_) => failures.push(format!("{}: the harness panicked", script.name)),
             Ok(Ok(outcome)) => {
@@ -78,18 +151,33 @@ fn run_all<T: Target>(kind: TargetKind, make: impl Fn(&Script) -> Result<T, Stri
     assert!(ran > 0, "no script ran on {kind}");
 }
 
+/// A Linux target for `s`.
+fn linux(s: &Script) -> Result<LinuxTarget, String> {
+    LinuxTarget::new(&s.setup)
+        .map_err(|e| format!("{e} (the Linux target needs root, /dev/net/tun and iproute2's `ip`)"))
+}
+
+/// An ix target for `s`.
+fn ix(s: &Script) -> Result<IxTarget, String> {
+    IxTarget::new(&s.setup).map_err(|e| e.to_string())
+}
+
 #[test]
 fn linux_conformance() {
-    run_all(TargetKind::Linux, |s| {
-        LinuxTarget::new(&s.setup).map_err(|e| {
-            format!("{e} (the Linux target needs root, /dev/net/tun and iproute2's `ip`)")
-        })
-    });
+    run_all(TargetKind::Linux, Suite::Base, &[], linux);
+}
+
+#[test]
+fn linux_tcp_conformance() {
+    run_all(TargetKind::Linux, Suite::Tcp, &[], linux);
 }
 
 #[test]
 fn ix_conformance() {
-    run_all(TargetKind::Ix, |s| {
-        IxTarget::new(&s.setup).map_err(|e| e.to_string())
-    });
+    run_all(TargetKind::Ix, Suite::Base, &[], ix);
+}
+
+#[test]
+fn ix_tcp_conformance() {
+    run_all(TargetKind::Ix, Suite::Tcp, IX_TCP_KNOWN_FAILURES, ix);
 }

@@ -55,7 +55,8 @@ fn linux_target_reports_wrong_scripts() {
 
 #[test]
 fn linux_target_cleans_up() {
-    let target = LinuxTarget::new(&script("app udp-echo 7\n").setup).expect("linux target");
+    let target = LinuxTarget::new(&script("app udp-echo 7\napp tcp-listen 8080\n").setup)
+        .expect("linux target");
     let ns = target.netns().to_string();
     let tap = target.tap().to_string();
     let listed = || {
@@ -78,4 +79,63 @@ fn linux_target_cleans_up() {
         .lines()
         .any(|l| l.split(':').nth(1).map(str::trim) == Some(tap.as_str()));
     assert!(gone, "tap {tap} not left behind in the root namespace");
+}
+
+/// A handshake whose SYN-ACK is expected to acknowledge the wrong number, and an
+/// application call that waits for what never comes.
+const WRONG_ACK: &str = "ports 4000 8080\napp tcp-listen 8080\n\
+    0 < tcp S seq=1000 opts=mss:1460\n+0 > tcp S. seq=$isn ack=1000 opts=*\n";
+const NOTHING_TO_ACCEPT: &str = "app tcp-listen 8080\n0 app accept\n";
+
+fn check_tcp_failures(target: &mut dyn FnMut(&Script) -> Box<dyn Target>) {
+    let s = script(WRONG_ACK);
+    let e = run(&s, &mut *target(&s)).unwrap_err();
+    let RunError::Mismatch { line, diffs, .. } = &e else {
+        panic!("want a mismatch, got {e}")
+    };
+    assert_eq!(*line, 6);
+    assert_eq!(diffs.len(), 1, "{e}");
+    assert_eq!(
+        (
+            diffs[0].field.as_str(),
+            diffs[0].expected.as_str(),
+            diffs[0].got.as_str()
+        ),
+        ("ack", "1000", "1001")
+    );
+    let s = script(NOTHING_TO_ACCEPT);
+    let e = run(&s, &mut *target(&s)).unwrap_err();
+    assert!(matches!(e, RunError::App { line: 4, .. }), "{e}");
+    assert!(e.to_string().contains("no connection was ready"), "{e}");
+}
+
+#[test]
+fn ix_target_reports_wrong_tcp_scripts() {
+    check_tcp_failures(&mut |s| Box::new(IxTarget::new(&s.setup).expect("ix target")));
+}
+
+#[test]
+fn linux_target_reports_wrong_tcp_scripts() {
+    check_tcp_failures(&mut |s| {
+        Box::new(LinuxTarget::new(&s.setup).expect("linux target (needs root)"))
+    });
+}
+
+#[test]
+fn linux_tcp_settings_stay_in_the_namespace() {
+    let knobs = ["tcp_syn_retries", "tcp_fin_timeout", "tcp_early_retrans"];
+    let host = || {
+        knobs
+            .iter()
+            .map(|k| std::fs::read_to_string(format!("/proc/sys/net/ipv4/{k}")).expect("sysctl"))
+            .collect::<Vec<_>>()
+    };
+    let before = host();
+    let s = script(
+        "tcp-config syn-retries=1 fin-timeout=1\n\
+         linux-sysctl net.ipv4.tcp_early_retrans 0 \"test\"\n",
+    );
+    let target = LinuxTarget::new(&s.setup).expect("linux target");
+    assert_eq!(host(), before, "the host's TCP sysctls are untouched");
+    drop(target);
 }

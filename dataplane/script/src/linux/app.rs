@@ -18,18 +18,21 @@ pub enum LinuxApp {
 }
 
 impl LinuxApp {
-    /// Starts `app` inside `ns`.
-    pub fn start(ns: &Netns, app: &App) -> Result<LinuxApp, TargetError> {
+    /// Starts `app` inside `ns` if it is a UDP one (TCP ones are [`super::TcpApp`]'s).
+    pub fn start(ns: &Netns, app: &App) -> Result<Option<LinuxApp>, TargetError> {
         match *app {
+            App::TcpListen { .. } | App::TcpEcho { .. } => Ok(None),
             App::UdpEcho { port } => ns
                 .enter(|| {
                     let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port))?;
                     sock.set_nonblocking(true)?;
                     Ok(sock)
                 })
-                .map(|sock| LinuxApp::UdpEcho {
-                    sock,
-                    buf: vec![0; 65536],
+                .map(|sock| {
+                    Some(LinuxApp::UdpEcho {
+                        sock,
+                        buf: vec![0; 65536],
+                    })
                 }),
         }
     }

@@ -6,17 +6,21 @@
 
 mod app;
 mod netns;
+mod sysctl;
 mod tap;
+mod tcp;
 
 pub use netns::Netns;
 pub use tap::Tap;
 
+use crate::app::AppAction;
 use crate::decode::ETHERTYPE_IPV6;
 use crate::script::{Neighbor, Setup};
-use crate::target::{Captured, Target, TargetError, TargetKind, SUT_MAC};
+use crate::target::{AppStatus, Captured, Target, TargetError, TargetKind, SUT_MAC};
 use app::LinuxApp;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use tcp::TcpApp;
 
 /// How late a real frame may be, by default.
 const TOLERANCE: Duration = Duration::from_millis(50);
@@ -32,6 +36,7 @@ pub struct LinuxTarget {
     // Drop order is field order: sockets, then the tap (destroying the interface),
     // then the namespace.
     apps: Vec<LinuxApp>,
+    tcp: TcpApp,
     tap: Tap,
     ns: Netns,
     start: Instant,
@@ -78,13 +83,24 @@ impl LinuxTarget {
                 "permanent",
             ])?;
         }
+        // Knobs before sockets: some are read when a socket is made.
+        let mut knobs = sysctl::from_settings(&setup.tcp)?;
+        knobs.extend(
+            setup
+                .linux_sysctls
+                .iter()
+                .map(|(name, value, _why)| (name.clone(), value.clone())),
+        );
+        sysctl::apply(&ns, &knobs)?;
         let apps = setup
             .apps
             .iter()
-            .map(|a| LinuxApp::start(&ns, a))
+            .filter_map(|a| LinuxApp::start(&ns, a).transpose())
             .collect::<Result<Vec<_>, _>>()?;
+        let tcp = TcpApp::start(&ns, &setup.apps, &setup.tcp)?;
         let mut target = LinuxTarget {
             apps,
+            tcp,
             tap,
             ns,
             start: Instant::now(),
@@ -118,6 +134,7 @@ impl LinuxTarget {
         for app in &mut self.apps {
             app.service()?;
         }
+        self.tcp.service()?;
         let mut buf = [0u8; 2048];
         while let Some(n) = self.tap.recv(&mut buf)? {
             let frame = &buf[..n];
@@ -168,5 +185,12 @@ impl Target for LinuxTarget {
 
     fn take_output(&mut self) -> Vec<Captured> {
         std::mem::take(&mut self.out)
+    }
+
+    fn app(&mut self, action: &AppAction) -> Result<AppStatus, TargetError> {
+        let status = self.tcp.call(&self.ns, action)?;
+        // What the call made the kernel send is seen at once.
+        self.pump()?;
+        Ok(status)
     }
 }
