@@ -161,7 +161,7 @@ fn main() -> Result<()> {
         iface.poll(&mut ());
         polls += 1;
         // Checking the deadline costs a clock read; every 4096 polls is plenty.
-        if polls % 4096 == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+        if polls.is_multiple_of(4096) && deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
     }

@@ -411,22 +411,28 @@ impl<P: BufPool> TcpEngine<P> {
     }
 
     /// Both sides closed: a TIME_WAIT entry takes over the 4-tuple, the final ACK goes
-    /// out, and the application is told the connection closed.
+    /// out if one is owed, and the application is told the connection closed.
+    ///
+    /// The ACK is owed when the peer's FIN is what ended it (from FIN_WAIT_1 or 2),
+    /// or when it is still unsent; from CLOSING the peer's FIN was acknowledged
+    /// already, and the segment that ends it, the ACK of our FIN, needs no answer.
     fn enter_time_wait(&mut self, ctx: &mut TxContext<'_, P>, slot: u32) {
         let t = &mut self.conns[slot as usize];
         let key = t.key;
         let window = t.advertise(&self.core.cfg, false);
         let (snd, rcv) = (t.snd_nxt, t.rcv_nxt);
-        send_control(
-            ctx,
-            &mut self.core,
-            key,
-            snd,
-            rcv,
-            Flags::ACK,
-            window,
-            TcpOptions::default(),
-        );
+        if t.ack_now {
+            send_control(
+                ctx,
+                &mut self.core,
+                key,
+                snd,
+                rcv,
+                Flags::ACK,
+                window,
+                TcpOptions::default(),
+            );
+        }
         let expires = self.core.now + self.core.cfg.time_wait();
         let (idx, recycled) = self.tw.push(key, snd, rcv, window, expires);
         if let Some(old) = recycled {
@@ -549,6 +555,22 @@ impl<P: BufPool> TcpEngine<P> {
                 e.window,
                 TcpOptions::default(),
             );
+        }
+        // The peer's FIN again (our ACK was lost): acknowledged above, and 2*MSL
+        // starts over (RFC 9293 3.10.7.4), so a third copy still finds us here.
+        let fin_end = hdr.seq.add(payload.len() as u32 + 1);
+        if f.has(Flags::FIN) && !f.has(Flags::SYN) && fin_end == e.rcv_nxt {
+            let expires = self.core.now + self.core.cfg.time_wait();
+            if let Some((new_idx, recycled)) = self.tw.restart(idx, expires) {
+                if let Some(old) = recycled {
+                    self.flows.remove(old);
+                    self.core.count(Counter::TimeWaitRecycled);
+                }
+                if new_idx != idx {
+                    // Replaces the entry of this key: the table has room.
+                    let _ = self.flows.insert(key, new_idx | TW_TAG);
+                }
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! Per-connection timers on one `ix-timer` wheel entry each.
 //!
 //! A connection has several deadlines (retransmission, delayed ACK, persist,
-//! keepalive, and a "linger" bound for FIN_WAIT_2 or the user timeout) but holds one
+//! keepalive, a "linger" bound for FIN_WAIT_2, and the user timeout) but holds one
 //! wheel timer, armed for the earliest. Moving a deadline later (the RTO restarted by
 //! every ACK) does not touch the wheel: the timer fires early, finds nothing due and
 //! is re-armed, once per RTO at most, instead of a wheel operation per packet.
@@ -20,8 +20,11 @@ pub struct Deadlines {
     pub persist: Option<Instant>,
     /// Next keepalive check.
     pub keepalive: Option<Instant>,
-    /// FIN_WAIT_2 bound or user timeout: the connection dies then.
+    /// FIN_WAIT_2 bound: the connection dies then.
     pub linger: Option<Instant>,
+    /// User timeout (RFC 5482): sent data unacknowledged since `unacked_since`
+    /// ends the connection then, not at the next retransmission after it.
+    pub user: Option<Instant>,
 }
 
 impl Deadlines {
@@ -33,6 +36,7 @@ impl Deadlines {
             self.persist,
             self.keepalive,
             self.linger,
+            self.user,
         ]
         .into_iter()
         .flatten()

@@ -124,6 +124,25 @@ impl TimeWaitTable {
         }
     }
 
+    /// Makes the live entry at `idx` last until `expires` (no earlier than any other
+    /// entry's end): a retransmitted FIN restarts 2*MSL (RFC 9293 3.10.7.4). The
+    /// newest entry is changed in place; any other moves to the back of the ring, so
+    /// entries still end in ring order. Returns the entry's index now (`None` if
+    /// `idx` held no live entry) and, if moving it needed room, the key of the live
+    /// entry recycled.
+    pub fn restart(&mut self, idx: u32, expires: Instant) -> Option<(u32, Option<FlowKey>)> {
+        let e = *self.get(idx)?;
+        let newest = self.tail.checked_sub(1).map(|t| (t % self.cap as u64) as u32);
+        if self.tail != self.head && newest == Some(idx) {
+            if let Some(slot) = self.ring.get_mut(idx as usize) {
+                slot.expires = expires;
+            }
+            return Some((idx, None));
+        }
+        self.kill(idx);
+        Some(self.push(e.key, e.snd_nxt, e.rcv_nxt, e.window, expires))
+    }
+
     /// Removes entries expired at `now`, calling `f` with each live one's key.
     pub fn expire(&mut self, now: Instant, mut f: impl FnMut(FlowKey)) {
         while self.head != self.tail {
@@ -162,6 +181,38 @@ mod tests {
         assert!(gone.is_empty(), "the killed entry is skipped silently");
         t.expire(at(30), |k| gone.push(k));
         assert_eq!(gone, vec![k(3)]);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn restart_keeps_ring_order() {
+        let mut t = TimeWaitTable::new(3);
+        let k = |n| FlowKey(n);
+        let at = Instant::from_millis;
+        let (i1, _) = t.push(k(1), Seq(1), Seq(1), 0, at(10));
+        let (i2, _) = t.push(k(2), Seq(2), Seq(2), 0, at(20));
+        // The newest: in place.
+        assert_eq!(t.restart(i2, at(25)), Some((i2, None)));
+        assert_eq!(t.get(i2).unwrap().expires, at(25));
+        // An older one moves to the back; the ring has room, nothing is recycled.
+        let (i1b, r) = t.restart(i1, at(30)).unwrap();
+        assert_eq!(r, None);
+        assert_ne!(i1b, i1);
+        assert!(t.get(i1).is_none());
+        assert_eq!(t.get(i1b).unwrap().key, k(1));
+        assert_eq!(t.len(), 2);
+        // Full: moving k(2) again recycles nothing live (its old place is dead).
+        let (i2b, r) = t.restart(i2, at(40)).unwrap();
+        assert_eq!(r, None);
+        assert_eq!(t.get(i2b).unwrap().key, k(2));
+        assert_eq!(t.restart(i2, at(50)), None, "a dead index");
+        let mut gone = Vec::new();
+        t.expire(at(29), |k| gone.push(k));
+        assert!(gone.is_empty(), "k(1) now ends at 30, k(2) at 40");
+        t.expire(at(30), |k| gone.push(k));
+        assert_eq!(gone, vec![k(1)]);
+        t.expire(at(40), |k| gone.push(k));
+        assert_eq!(gone, vec![k(1), k(2)]);
         assert!(t.is_empty());
     }
 }

@@ -102,6 +102,21 @@ impl<P: BufPool> Tcb<P> {
         accept_room: bool,
     ) -> Outcome {
         let f = hdr.flags;
+        // Simultaneous open (RFC 9293 figure 8, line 6): the peer's SYN-ACK, its SYN
+        // again with the acknowledgment of ours, completes the handshake. (Read
+        // literally, 3.10.7.4's sequence check would drop it: its SYN lies below
+        // RCV.NXT. Linux lets it through the same way, for a connection it opened.)
+        if self.state == State::SynReceived
+            && self.knock == Knock::Active
+            && f.has(Flags::SYN)
+            && f.has(Flags::ACK)
+            && !f.has(Flags::RST)
+            && hdr.seq == self.irs
+            && hdr.ack.gt(self.snd_una)
+            && hdr.ack.le(self.snd_max)
+        {
+            return self.simultaneous_synack(core, hdr);
+        }
         // A retransmitted SYN in SYN_RECEIVED: our SYN-ACK was lost; resend it.
         if self.state == State::SynReceived
             && f.has(Flags::SYN)
@@ -273,6 +288,28 @@ impl<P: BufPool> Tcb<P> {
         outcome
     }
 
+    /// The peer's SYN-ACK in SYN_RECEIVED after a simultaneous open (checked by the
+    /// caller: its SYN is the one we hold, its ACK acceptable): ESTABLISHED, and an
+    /// ACK in answer, as Linux sends, so the peer completes too even if our SYN-ACK
+    /// was lost.
+    fn simultaneous_synack(&mut self, core: &mut Core, hdr: &Header) -> Outcome {
+        self.state = if self.app_closed {
+            State::FinWait1
+        } else {
+            State::Established
+        };
+        // A SYN's window is never scaled (RFC 7323 2.2).
+        self.snd_wnd = u32::from(hdr.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = hdr.seq;
+        self.snd_wl2 = hdr.ack;
+        self.ack_advance(core, hdr.ack);
+        self.ev_connected = true;
+        self.ack_now = true;
+        core.count(Counter::ActiveOpens);
+        Outcome::Established
+    }
+
     /// RFC 5961 5.2 passed: the ACK field of an acceptable segment.
     fn process_ack(&mut self, core: &mut Core, hdr: &Header, data_len: u32) {
         let ack = hdr.ack;
@@ -365,10 +402,10 @@ impl<P: BufPool> Tcb<P> {
         self.dupacks = 0;
         if self.outstanding() == 0 {
             self.dl.rto = None;
-            self.unacked_since = None;
+            self.set_unacked_since(core, None);
         } else {
             self.dl.rto = Some(now + self.rtt.rto());
-            self.unacked_since = Some(now);
+            self.set_unacked_since(core, Some(now));
         }
     }
 

@@ -220,18 +220,27 @@ impl<P: BufPool> Tcb<P> {
             self.snd_nxt = seq.add(sent + u32::from(fin_sent));
             self.snd_max = self.snd_max.max(self.snd_nxt);
         }
-        self.arm_rto(now);
+        self.arm_rto(core);
         sent
     }
 
-    /// Arms the retransmission timer if it is not running.
-    pub(crate) fn arm_rto(&mut self, now: Instant) {
+    /// Arms the retransmission timer if it is not running, and starts counting
+    /// the user timeout if it is not counting.
+    pub(crate) fn arm_rto(&mut self, core: &Core) {
+        let now = core.now;
         if self.dl.rto.is_none() {
             self.dl.rto = Some(now + self.rtt.rto());
         }
         if self.unacked_since.is_none() {
-            self.unacked_since = Some(now);
+            self.set_unacked_since(core, Some(now));
         }
+    }
+
+    /// Sent data has waited for an acknowledgment since `since` (`None`: nothing
+    /// waits); the user timeout's deadline follows.
+    pub(crate) fn set_unacked_since(&mut self, core: &Core, since: Option<Instant>) {
+        self.unacked_since = since;
+        self.dl.user = since.zip(core.cfg.user_timeout).map(|(s, limit)| s + limit);
     }
 
     /// The next retransmission recovery calls for: `(seq, len)`.
@@ -291,7 +300,6 @@ impl<P: BufPool> Tcb<P> {
         let now = core.now;
         match self.state {
             State::SynSent | State::SynReceived => {
-                self.ack_now = false;
                 if self.snd_nxt == self.iss {
                     if ctx.tx_room() == 0 {
                         return false;
@@ -311,8 +319,18 @@ impl<P: BufPool> Tcb<P> {
                     let _ = self.send_seg(core, ctx, self.iss, 0, flags);
                     self.snd_nxt = self.iss.add(1);
                     self.snd_max = self.snd_max.max(self.snd_nxt);
-                    self.arm_rto(now);
+                    self.arm_rto(core);
+                } else if self.ack_now && self.state == State::SynReceived {
+                    // The ACK an unacceptable segment or a challenge calls for
+                    // (RFC 9293 3.10.7.4, RFC 5961), once the SYN-ACK is out.
+                    if ctx.tx_room() == 0 {
+                        return false;
+                    }
+                    let seq = self.snd_nxt;
+                    let _ = self.send_seg(core, ctx, seq, 0, Flags::ACK);
                 }
+                // In SYN_SENT there is nothing to acknowledge yet.
+                self.ack_now = false;
                 return true;
             }
             State::Closed | State::TimeWait => return true,
@@ -361,7 +379,7 @@ impl<P: BufPool> Tcb<P> {
             {
                 self.snd_nxt = seq.add(1);
                 self.snd_max = self.snd_max.max(self.snd_nxt);
-                self.arm_rto(now);
+                self.arm_rto(core);
             }
         }
         if self.ack_now {

@@ -22,6 +22,12 @@ impl<P: BufPool> Tcb<P> {
                 return Outcome::Dead(CloseReason::FinWait2Timeout, true);
             }
         }
+        if due(self.dl.user) {
+            self.dl.user = None;
+            if self.user_timed_out(core) {
+                return Outcome::Dead(CloseReason::Timeout, true);
+            }
+        }
         if due(self.dl.rto) {
             let o = self.rto_fire(core);
             if o != Outcome::None {
@@ -56,11 +62,8 @@ impl<P: BufPool> Tcb<P> {
         if self.outstanding() == 0 {
             return Outcome::None;
         }
-        if let (Some(limit), Some(since)) = (core.cfg.user_timeout, self.unacked_since) {
-            if now.saturating_since(since) >= limit {
-                core.count(Counter::UserTimeouts);
-                return Outcome::Dead(CloseReason::Timeout, true);
-            }
+        if self.user_timed_out(core) {
+            return Outcome::Dead(CloseReason::Timeout, true);
         }
         self.retries += 1;
         let (limit, counter) = match self.state {
@@ -86,6 +89,19 @@ impl<P: BufPool> Tcb<P> {
         self.dl.rto = Some(now + self.rtt.rto());
         core.txq.push(self.slot);
         Outcome::None
+    }
+
+    /// Whether sent data has waited for an acknowledgment as long as the user
+    /// timeout allows (counted if so).
+    fn user_timed_out(&mut self, core: &mut Core) -> bool {
+        let (Some(limit), Some(since)) = (core.cfg.user_timeout, self.unacked_since) else {
+            return false;
+        };
+        if self.outstanding() == 0 || core.now.saturating_since(since) < limit {
+            return false;
+        }
+        core.count(Counter::UserTimeouts);
+        true
     }
 
     /// The keepalive deadline passed: probe if the connection has been idle long
