@@ -1,0 +1,1 @@
+//! ix-bench: benchmarks (being written).
