@@ -124,6 +124,8 @@ impl Run<'_> {
             }
             Action::Expect(spec) => {
                 let deadline = at + self.tolerance;
+                let now = self.target.now();
+                self.advance(ev.line, now)?;
                 while self.pending.is_empty() && self.target.now() < deadline {
                     let next = (self.target.now() + STEP).min(deadline);
                     self.advance(ev.line, next)?;

@@ -61,31 +61,9 @@ fn load(path: &Path) -> Script {
 
 /// Scripts ix-tcp is known to fail, with why: each must fail (a script that starts
 /// passing fails the test until it is taken off this list), so engine fixes are
-/// noticed and nothing here hides in a script annotation. Every entry is an
-/// engine bug to fix, not a difference to keep.
-const IX_TCP_KNOWN_FAILURES: &[(&str, &str)] = &[
-    (
-        "tcp/fin-wait-2-timeout.pkt",
-        "ix-tcp answers a SYN only at its next 1 ms timer when it already sent a segment \
-         at the same instant (line 24: SYN-ACK 1 ms late)",
-    ),
-    (
-        "tcp/out-of-order.pkt",
-        "the duplicate ACK for a second out-of-order segment leaves 1 ms late when an ACK \
-         went out at the same instant (line 16; RFC 5681 4.2 says at once)",
-    ),
-    (
-        "tcp/simultaneous-close.pkt",
-        "the ACK of the peer's FIN in CLOSING leaves 1 ms late (same-instant deferral, \
-         line 16), and the final ACK of our FIN is itself answered with an ACK",
-    ),
-    (
-        "tcp/simultaneous-open.pkt",
-        "in SYN_RECEIVED the peer's SYN-ACK (RFC 9293 figure 8) is dropped without even \
-         the ACK an unacceptable segment calls for: no data until the SYN-ACK is \
-         retransmitted 1 s later (line 17)",
-    ),
-];
+/// noticed and nothing here hides in a script annotation. Every entry is a bug
+/// to fix (in the engine or in the harness), not a difference to keep.
+const IX_TCP_KNOWN_FAILURES: &[(&str, &str)] = &[];
 
 /// Runs the scripts of `which` on targets `make` builds; panics listing every
 /// failure. Scripts in `known` must fail, with their reason printed.

@@ -132,7 +132,10 @@ impl TimeWaitTable {
     /// entry recycled.
     pub fn restart(&mut self, idx: u32, expires: Instant) -> Option<(u32, Option<FlowKey>)> {
         let e = *self.get(idx)?;
-        let newest = self.tail.checked_sub(1).map(|t| (t % self.cap as u64) as u32);
+        let newest = self
+            .tail
+            .checked_sub(1)
+            .map(|t| (t % self.cap as u64) as u32);
         if self.tail != self.head && newest == Some(idx) {
             if let Some(slot) = self.ring.get_mut(idx as usize) {
                 slot.expires = expires;

@@ -392,9 +392,13 @@ impl<P: BufPool> Tcb<P> {
         self.app_closed && self.snd_una.gt(self.fin_seq())
     }
 
-    /// The receive window we can offer now: buffer minus what the application holds.
+    /// The receive window we can offer now: buffer minus what the application holds,
+    /// at most what the window field can say (65535 without window scaling). Past
+    /// that, `rcv_adv` would run ahead of the edge the peer was told, and every
+    /// release of credit would look like a window update worth sending.
     pub fn free_window(&self, cfg: &TcpConfig) -> u32 {
-        cfg.recv_buf.saturating_sub(self.unreleased)
+        let most = u32::from(u16::MAX) << self.rcv_wscale;
+        cfg.recv_buf.saturating_sub(self.unreleased).min(most)
     }
 
     /// The window field to send, moving `rcv_adv` forward as far as it advertises.
