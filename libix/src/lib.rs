@@ -106,6 +106,7 @@ pub mod ev;
 pub mod event;
 pub mod handler;
 pub mod id;
+pub mod kernel;
 pub mod transport;
 
 pub use call::{Call, CallQueue, Calls};
@@ -114,4 +115,5 @@ pub use error::{CallError, CloseReason};
 pub use event::{Event, EventBatch};
 pub use handler::Handler;
 pub use id::{ConnId, TimerId};
+pub use kernel::{KernelConfig, KernelRuntime, KernelThread, KernelTransport, StopHandle};
 pub use transport::{step, Transport};

@@ -1,18 +1,18 @@
 //! The transport boundary: what runs an application's calls and produces its events.
 //!
-//! Three transports are planned, and one application binary (a [`crate::Handler`])
+//! Three transports, and one application binary (a [`crate::Handler`])
 //! serves all of them unchanged:
 //!
 //! - **linked** (`ix_runtime::LinkedTransport`, built): the application runs on the
 //!   elastic thread itself, on top of `ix-net` + `ix-tcp` over one NIC queue pair.
 //!   Events are the TCP engine's, received payload is the NIC's buffer (zero copy),
 //!   sends attach the application's `SharedBuf` to frames (zero copy).
-//! - **kernel** (not built; the seam is this trait): plain Linux sockets, driven by
-//!   epoll/mio with a zero timeout in [`Transport::poll`]. It would use
-//!   `ix_nic::heap::HeapPool` as its pool: `read` fills pool blocks that become
-//!   `RxSeg`s, `Send` calls `write`s from the `SharedBuf` (a copy the kernel makes,
-//!   counted), `Sent` is reported as the socket's send queue drains
-//!   (`SIOCOUTQ`), `Knock` on `accept4`, and connection ids index its own slot table.
+//! - **kernel** ([`crate::kernel::KernelTransport`], built): plain Linux sockets driven
+//!   by epoll (mio), one shared-nothing thread per core with `SO_REUSEPORT` listeners.
+//!   Its pool is `ix_nic::heap::HeapPool`: `readv` fills pool blocks that become
+//!   `RxSeg`s, sends `sendmsg` the `SharedBuf` ranges by reference. `Sent` means the
+//!   kernel accepted the bytes, not that the peer acknowledged them (see
+//!   [`crate::kernel`] for every difference).
 //! - **process** (not built): shared-memory rings between the dataplane process and
 //!   an application process; the pool must be memory both map (DPDK memory or a
 //!   memfd), events and calls are fixed-size ring entries carrying buffer indices.
