@@ -81,10 +81,20 @@ impl Accumulator {
 }
 
 /// A checksum updated for one 16-bit word of its message changing from `old` to
-/// `new`, without reading the message again (RFC 1624, eqn. 3).
+/// `new`, without reading the message again (RFC 1624, eqn. 3); never 0x0000.
+///
+/// Eqn. 3 yields 0x0000 (+0) whenever the new sum of the other words is one's
+/// complement zero, but the two zeros are not interchangeable there: if the message
+/// is now all zero bytes, its sum is +0, its checksum must be 0xFFFF, and 0x0000
+/// fails verification. 0xFFFF is right in every case where eqn. 3 gives 0x0000
+/// (it verifies whether the rest sums to +0 or to -0), and it is also what UDP must
+/// send for a computed zero (RFC 768), so it is what this returns.
 #[inline]
 pub fn update(checksum: u16, old: u16, new: u16) -> u16 {
-    !fold(u32::from(!checksum) + u32::from(!old) + u32::from(new))
+    match !fold(u32::from(!checksum) + u32::from(!old) + u32::from(new)) {
+        0 => 0xffff,
+        c => c,
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +130,54 @@ mod tests {
         let c2 = update(c, 0x0800, 0x0000);
         msg[2..4].copy_from_slice(&c2.to_be_bytes());
         assert!(is_valid(&msg));
+    }
+
+    #[test]
+    fn incremental_update_of_an_all_zero_result_is_0xffff() {
+        // An echo request with identifier, sequence and data all zero: its checksum
+        // is 0xF7FF; the reply is all zero bytes but for its checksum.
+        let mut msg = [0x08u8, 0, 0, 0, 0, 0, 0, 0];
+        let c = reference(&msg);
+        assert_eq!(c, 0xf7ff);
+        msg[0] = 0;
+        let c2 = update(c, 0x0800, 0x0000);
+        assert_eq!(c2, 0xffff, "eqn. 3 alone gives 0x0000, which fails");
+        assert_eq!(c2, reference(&msg), "what recomputation gives");
+        msg[2..4].copy_from_slice(&c2.to_be_bytes());
+        assert!(is_valid(&msg));
+        // Where the rest sums to -0, recomputation gives 0x0000; 0xFFFF verifies too.
+        let mut neg = [0xffu8, 0xff, 0x12, 0x34, 0, 0];
+        let c = reference(&neg);
+        neg[4..6].copy_from_slice(&c.to_be_bytes());
+        assert!(is_valid(&neg));
+        neg[2..4].fill(0);
+        let c2 = update(c, 0x1234, 0x0000);
+        assert_eq!((reference(&[0xff, 0xff, 0, 0]), c2), (0x0000, 0xffff));
+        neg[4..6].copy_from_slice(&c2.to_be_bytes());
+        assert!(is_valid(&neg));
+    }
+
+    #[test]
+    fn incremental_update_agrees_with_recomputation_everywhere_else() {
+        // Every old/new value of one word, over a few messages: the update verifies,
+        // and equals recomputation except where that gives 0x0000 (0xFFFF instead).
+        for rest in [0x0000u16, 0x0001, 0x7fff, 0xfffe, 0xffff, 0x1234] {
+            for old in (0..=0xffffu16).step_by(257) {
+                for new in (0..=0xffffu16).step_by(263) {
+                    let (r, o, n) = (rest.to_be_bytes(), old.to_be_bytes(), new.to_be_bytes());
+                    let c = reference(&[r[0], r[1], o[0], o[1], 0, 0]);
+                    let fresh = reference(&[r[0], r[1], n[0], n[1], 0, 0]);
+                    let c2 = update(c, old, new);
+                    let [c0, c1] = c2.to_be_bytes();
+                    assert!(is_valid(&[r[0], r[1], n[0], n[1], c0, c1]));
+                    assert_ne!(c2, 0);
+                    assert!(
+                        c2 == fresh || (fresh == 0 && c2 == 0xffff),
+                        "{rest} {old} {new}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl Default for ArpConfig {
 /// One interface's configuration; the MAC address comes from the NIC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
-    /// Our IPv4 address (unicast).
+    /// Our IPv4 address (unicast, not loopback).
     pub addr: Ipv4Addr,
     /// Prefix length of our subnet (0..=32).
     pub prefix_len: u8,
@@ -53,7 +53,10 @@ pub struct Config {
     pub gateway: Option<Ipv4Addr>,
     /// TTL of every packet we emit.
     pub ttl: u8,
-    /// Largest IPv4 packet we emit, header included (no fragmentation).
+    /// Largest IPv4 packet we emit, header included. We never fragment: a UDP send
+    /// over it fails with [`crate::SendError::TooBig`], and an echo request whose
+    /// reply would exceed it is dropped unanswered (counted as
+    /// [`crate::DropReason::IcmpEchoTooBig`]; Linux would fragment the reply).
     pub mtu: usize,
     /// Frames kept queued for transmission beyond the burst the NIC refused
     /// (dropped and counted past this).
@@ -102,7 +105,10 @@ impl Config {
         if self.prefix_len > 32 {
             return Err(ConfigError::PrefixLen(self.prefix_len));
         }
-        if !is_unicast(self.addr) || self.addr == self.subnet_broadcast() {
+        // A loopback address never appears on a wire: every packet from a peer on
+        // its subnet would be dropped as a martian.
+        if !is_unicast(self.addr) || self.addr == self.subnet_broadcast() || self.addr.is_loopback()
+        {
             return Err(ConfigError::Address(self.addr));
         }
         if let Some(gw) = self.gateway {
@@ -219,6 +225,11 @@ mod tests {
         let mut bad = ok;
         bad.addr = Ipv4Addr::new(10, 0, 0, 255);
         assert!(matches!(bad.validate(), Err(ConfigError::Address(_))));
+        assert_eq!(
+            Config::new(Ipv4Addr::new(127, 0, 0, 2), 8).validate(),
+            Err(ConfigError::Address(Ipv4Addr::new(127, 0, 0, 2))),
+            "loopback never reaches a wire"
+        );
         let mut bad = ok;
         bad.arp.pending_per_hop = 0;
         assert_eq!(bad.validate(), Err(ConfigError::ZeroBound));

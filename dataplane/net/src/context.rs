@@ -84,6 +84,10 @@ pub enum SendError {
     /// Too many next hops are being resolved at once.
     #[error("too many ARP resolutions in progress")]
     ArpBusy,
+    /// A UDP datagram to destination port 0, which names no socket (Linux's `sendto`
+    /// refuses it with EINVAL; our receive path drops such datagrams as malformed).
+    #[error("destination port 0")]
+    PortZero,
 }
 
 impl SendError {
@@ -96,6 +100,7 @@ impl SendError {
             SendError::TooBig => DropReason::TxTooBig,
             SendError::ArpQueueFull => DropReason::ArpPendingFull,
             SendError::ArpBusy => DropReason::ArpPendingHopsFull,
+            SendError::PortZero => DropReason::TxPortZero,
         }
     }
 }
@@ -272,7 +277,8 @@ impl<'a, P: BufPool> TxContext<'a, P> {
     }
 
     /// Sends a UDP datagram from our `src_port` to `dst` whose payload is
-    /// `payload[range]`, attached by reference (zero copy).
+    /// `payload[range]`, attached by reference (zero copy). A datagram over the MTU
+    /// fails with [`SendError::TooBig`], one to port 0 with [`SendError::PortZero`].
     pub fn udp_send(
         &mut self,
         src_port: u16,
@@ -284,7 +290,7 @@ impl<'a, P: BufPool> TxContext<'a, P> {
     }
 
     /// Sends a UDP datagram whose small payload `bytes` is copied into the frame
-    /// (counted by [`ix_nic::copy`]).
+    /// (counted by [`ix_nic::copy`]); fails as [`TxContext::udp_send`] does.
     pub fn udp_send_copy(
         &mut self,
         src_port: u16,

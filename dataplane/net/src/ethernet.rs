@@ -1,4 +1,10 @@
 //! Ethernet II: which frames are ours, what they carry, and writing our header.
+//!
+//! A frame is taken only if it is addressed to us (our MAC or broadcast) and comes
+//! from a station: its source is a single station's address other than ours. A group
+//! or zero source names no sender, and our own is our frame reflected back or a
+//! spoof; answering any of them (an echo reply goes straight back to the source MAC)
+//! would send unicast IP to a group, to nobody, or to ourselves.
 
 use crate::stats::DropReason;
 use smoltcp::wire::{EthernetAddress, EthernetFrame, EthernetProtocol};
@@ -48,6 +54,21 @@ pub fn accept(dst: [u8; 6], ours: [u8; 6]) -> Result<(), DropReason> {
     }
 }
 
+/// Whether a frame from `src` can come from a station other than the one whose
+/// address is `ours`: not a group (multicast or broadcast) address, not all zeros,
+/// not ours. Each refusal has its own reason.
+pub fn accept_source(src: [u8; 6], ours: [u8; 6]) -> Result<(), DropReason> {
+    if is_multicast(src) {
+        Err(DropReason::EthSourceMulticast)
+    } else if src == [0; 6] {
+        Err(DropReason::EthSourceZero)
+    } else if src == ours {
+        Err(DropReason::EthSourceOurs)
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether `mac` is a group (multicast or broadcast) address.
 pub fn is_multicast(mac: [u8; 6]) -> bool {
     EthernetAddress(mac).is_multicast()
@@ -92,6 +113,27 @@ mod tests {
             Err(DropReason::EthMulticast)
         );
         assert_eq!(accept([2, 0, 0, 0, 0, 9], US), Err(DropReason::EthNotForUs));
+    }
+
+    #[test]
+    fn sources_must_be_another_single_station() {
+        assert_eq!(accept_source([2, 0, 0, 0, 0, 9], US), Ok(()));
+        // Locally administered and universal unicast alike.
+        assert_eq!(accept_source([0x00, 0x1b, 0x21, 1, 2, 3], US), Ok(()));
+        for group in [
+            BROADCAST,
+            [0x01, 0x00, 0x5e, 0, 0, 1],
+            [0x33, 0x33, 0, 0, 0, 1],
+            [0x03, 0, 0, 0, 0, 0],
+        ] {
+            assert_eq!(
+                accept_source(group, US),
+                Err(DropReason::EthSourceMulticast),
+                "{group:02x?}"
+            );
+        }
+        assert_eq!(accept_source([0; 6], US), Err(DropReason::EthSourceZero));
+        assert_eq!(accept_source(US, US), Err(DropReason::EthSourceOurs));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! An echo request becomes its own reply: the received buffer is turned into a
 //! transmit frame, addresses swapped, the type changed and the checksum updated
 //! incrementally (RFC 1624), so the payload is neither copied nor read twice.
-//! Requests to broadcast addresses are not answered (no smurf amplification). Other
+//! Requests to broadcast addresses are not answered (no smurf amplification), nor
+//! are requests whose reply would exceed the MTU: the reply is as big as the request
+//! and we never fragment (Linux would send the reply in fragments). Other
 //! messages (echo replies, errors) go to the transport if it accepts ICMP (the TCP
 //! engine wants destination-unreachable for path MTU and dead peers); otherwise they
 //! are counted and dropped.
@@ -52,6 +54,10 @@ pub(crate) fn receive<P: BufPool, T: Transport<P>>(
     }
     match (ty, code) {
         (ECHO_REQUEST, 0) if ip.broadcast => ctx.st().stats.drop(DropReason::IcmpBroadcastEcho),
+        // The reply is the request's IP packet, options (as NOPs) included.
+        (ECHO_REQUEST, 0) if ip.header_len + ip.l4_len > ctx.mtu() => {
+            ctx.st().stats.drop(DropReason::IcmpEchoTooBig);
+        }
         (ECHO_REQUEST, 0) => echo_reply(ctx, rx, ip),
         _ if upper.accepts(PROTO_ICMP) && !ip.broadcast => match RxSeg::new(rx, ip.l4_range()) {
             Some(seg) => {
@@ -90,6 +96,8 @@ fn rewrite_as_reply(
 ) -> Option<()> {
     // Replies go straight back to the MAC the request came from (the sender, or the
     // router it came through): no ARP lookup, so a ping never waits for resolution.
+    // Ingress took the frame only from another single station's MAC, so this is
+    // never a group address, zero, or ours.
     ethernet::write_header(buf, ip.src_mac, mac, ETHERTYPE_IPV4);
     let hdr = buf.get_mut(ethernet::HEADER_LEN..ip.l4_offset)?;
     // Options would be reflected toward the sender (a source route in particular must
@@ -320,6 +328,133 @@ mod tests {
         i.poll(&mut ());
         assert!(i.nic_mut().take_sent().is_empty());
         assert_eq!(i.stats().dropped(D::IcmpBroadcastEcho), 2);
+    }
+
+    #[test]
+    fn all_zero_echo_reply_has_checksum_0xffff() {
+        let (mut i, _clock, _pool) = iface();
+        let req = icmp_echo(0, 0, b"");
+        assert_eq!(req[2..4], [0xf7, 0xff]);
+        i.nic_mut().inject(&ipv4_frame(PEER, US, PROTO_ICMP, &req));
+        // With data that sums to zero too.
+        let req = icmp_echo(0, 0, &[0; 10]);
+        i.nic_mut().inject(&ipv4_frame(PEER, US, PROTO_ICMP, &req));
+        i.poll(&mut ());
+        let sent = i.nic_mut().take_sent();
+        assert_eq!(sent.len(), 2);
+        for rep in &sent {
+            assert_eq!(rep[34..36], [ECHO_REPLY, 0]);
+            assert_eq!(rep[36..38], [0xff, 0xff], "not 0x0000");
+            assert!(rep[38..].iter().all(|&b| b == 0));
+            assert!(checksum::is_valid(&rep[34..]));
+            parse_reply(rep);
+        }
+    }
+
+    #[test]
+    fn echo_requests_whose_reply_exceeds_the_mtu_are_dropped() {
+        let mut cfg = Config::new(US, 24);
+        cfg.mtu = 576;
+        let (mut i, _clock, pool) = iface_with(cfg);
+        // 20 + 8 + 548 = 576: the largest answered.
+        let fits = ipv4_frame(PEER, US, PROTO_ICMP, &icmp_echo(1, 1, &[7; 548]));
+        let over = ipv4_frame(PEER, US, PROTO_ICMP, &icmp_echo(1, 2, &[7; 549]));
+        // Options count: the reply keeps the header's length.
+        let over_with_options = ipv4_frame_with(
+            PEER,
+            US,
+            PROTO_ICMP,
+            &icmp_echo(1, 3, &[7; 545]),
+            IpOpts {
+                options: &[1, 1, 1, 0],
+                ..IpOpts::default()
+            },
+        );
+        let big = ipv4_frame(PEER, US, PROTO_ICMP, &icmp_echo(1, 4, &[7; 1000]));
+        for f in [&fits, &over, &over_with_options, &big] {
+            i.nic_mut().inject(f);
+        }
+        // Link padding is not part of the reply: a frame padded past the MTU is
+        // still answered.
+        let mut padded = ipv4_frame(PEER, US, PROTO_ICMP, &icmp_echo(1, 5, &[7; 548]));
+        padded.resize(padded.len() + 40, 0);
+        i.nic_mut().inject(&padded);
+        i.poll(&mut ());
+        let sent = i.nic_mut().take_sent();
+        let seqs: Vec<u8> = sent.iter().map(|f| f[41]).collect();
+        assert_eq!(seqs, [1, 5]);
+        assert!(sent.iter().all(|f| f.len() == 14 + 576));
+        assert_eq!(i.stats().dropped(D::IcmpEchoTooBig), 3);
+        assert_eq!(i.stats().get(Event::IcmpEchoReplies), 2);
+        drop(sent);
+        assert_eq!(pool.stats().in_use(), 0);
+    }
+
+    #[test]
+    fn echo_requests_from_bad_source_macs_are_not_answered() {
+        let (mut i, _clock, pool) = iface();
+        let bad_macs = [
+            ethernet::BROADCAST,
+            [0x01, 0x00, 0x5e, 0, 0, 1],
+            [0x33, 0x33, 0, 0, 0, 1],
+            [0; 6],
+            US_MAC,
+        ];
+        for eth_src in bad_macs {
+            for eth_dst in [US_MAC, ethernet::BROADCAST] {
+                let req = ipv4_frame_with(
+                    PEER,
+                    US,
+                    PROTO_ICMP,
+                    &icmp_echo(1, 1, b"ping"),
+                    IpOpts {
+                        eth_src,
+                        eth_dst,
+                        ..IpOpts::default()
+                    },
+                );
+                i.nic_mut().inject(&req);
+            }
+        }
+        i.poll(&mut ());
+        assert!(i.nic_mut().take_sent().is_empty());
+        let s = i.stats();
+        assert_eq!(s.dropped(D::EthSourceMulticast), 6);
+        assert_eq!(s.dropped(D::EthSourceZero), 2);
+        assert_eq!(s.dropped(D::EthSourceOurs), 2);
+        assert_eq!(s.total_drops(), 10);
+        // From a peer's MAC, the reply goes back to it.
+        i.nic_mut()
+            .inject(&ipv4_frame(PEER, US, PROTO_ICMP, &icmp_echo(1, 2, b"ping")));
+        i.poll(&mut ());
+        let sent = i.nic_mut().take_sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0][..6], PEER_MAC);
+        drop(sent);
+        assert_eq!(pool.stats().in_use(), 0);
+    }
+
+    #[test]
+    fn martian_sources_get_no_answer() {
+        let (mut i, _clock, _pool) = iface();
+        i.udp_bind(7).unwrap();
+        let lo = Ipv4Addr::LOCALHOST;
+        for src in [lo, US] {
+            i.nic_mut()
+                .inject(&ipv4_frame(src, US, PROTO_ICMP, &icmp_echo(1, 1, b"ping")));
+            // To a closed port: no port unreachable; to a bound one: not delivered.
+            for port in [9, 7] {
+                let dg = crate::testutil::udp(src, US, 4000, port, b"x", false);
+                i.nic_mut()
+                    .inject(&ipv4_frame(src, US, crate::ipv4::PROTO_UDP, &dg));
+            }
+        }
+        i.poll(&mut ());
+        assert!(i.nic_mut().take_sent().is_empty());
+        assert_eq!(i.udp_queued(7), 0);
+        assert_eq!(i.stats().dropped(D::Ipv4LoopbackSource), 3);
+        assert_eq!(i.stats().dropped(D::Ipv4OwnSource), 3);
+        assert_eq!(i.stats().total_drops(), 6);
     }
 
     #[test]

@@ -137,7 +137,9 @@ impl<N: Nic, C: Clock> Interface<N, C> {
     }
 
     /// Sends a UDP datagram with `payload[range]` attached by reference (zero copy);
-    /// it leaves on the next poll or flush.
+    /// it leaves on the next poll or flush. Fails (counted) with
+    /// [`SendError::TooBig`] over the MTU, [`SendError::PortZero`] to port 0, or as
+    /// [`TxContext::send`] does.
     pub fn udp_send(
         &mut self,
         src_port: u16,
@@ -148,7 +150,8 @@ impl<N: Nic, C: Clock> Interface<N, C> {
         self.tx().udp_send(src_port, dst, payload, range)
     }
 
-    /// Sends a UDP datagram whose small payload is copied (counted by `ix_nic::copy`).
+    /// Sends a UDP datagram whose small payload is copied (counted by `ix_nic::copy`);
+    /// fails as [`Interface::udp_send`] does.
     pub fn udp_send_copy(
         &mut self,
         src_port: u16,

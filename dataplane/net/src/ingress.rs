@@ -21,7 +21,9 @@ pub(crate) fn frame<P: BufPool, T: Transport<P>>(
         ctx.st().stats.drop(DropReason::EthTruncated);
         return;
     };
-    if let Err(reason) = ethernet::accept(eth.dst, ctx.mac()) {
+    let accepted = ethernet::accept(eth.dst, ctx.mac())
+        .and_then(|()| ethernet::accept_source(eth.src, ctx.mac()));
+    if let Err(reason) = accepted {
         ctx.st().stats.drop(reason);
         return;
     }

@@ -3,7 +3,10 @@
 //! Received: version, IHL, total length against the frame, header checksum; options
 //! are legal and skipped (the payload starts after them); fragments are dropped
 //! (no reassembly: ix's peers use path MTU discovery); packets for other hosts are
-//! dropped. Sent: a 20-byte header with DF set, our TTL and a per-interface ident.
+//! dropped, and so are packets from sources no host on the wire can have (martians:
+//! broadcast, multicast, loopback, our own address; RFC 1122 3.2.1.3), which would
+//! otherwise be answered. Sent: a 20-byte header with DF set, our TTL and a
+//! per-interface ident.
 
 use crate::checksum::{self, Accumulator};
 use crate::config::{is_unicast, Config};
@@ -116,6 +119,15 @@ pub fn parse(frame: &[u8], src_mac: [u8; 6], cfg: &Config) -> Result<Ipv4Info, D
     let src_ok = (is_unicast(src) && !cfg.is_broadcast(src)) || (src.is_unspecified() && broadcast);
     if !src_ok {
         return Err(DropReason::Ipv4BadSource);
+    }
+    // 127.0.0.0/8 is internal to a host and must never appear on a wire (RFC 1122
+    // 3.2.1.3(g)); our own address as a source is a spoof or our packet reflected.
+    // Answering either would send to ourselves or to whoever owns the source MAC.
+    if src.is_loopback() {
+        return Err(DropReason::Ipv4LoopbackSource);
+    }
+    if src == cfg.addr {
+        return Err(DropReason::Ipv4OwnSource);
     }
     Ok(Ipv4Info {
         src,
@@ -319,6 +331,42 @@ mod tests {
             .is_ok(),
             "a DHCP client's broadcast"
         );
+    }
+
+    #[test]
+    fn martian_sources_are_dropped_by_reason() {
+        for lo in [
+            Ipv4Addr::LOCALHOST,
+            Ipv4Addr::new(127, 0, 0, 0),
+            Ipv4Addr::new(127, 255, 255, 254),
+            Ipv4Addr::new(127, 10, 0, 2),
+        ] {
+            for dst in [US, Ipv4Addr::BROADCAST, Ipv4Addr::new(10, 0, 0, 255)] {
+                assert_eq!(
+                    parse_frame(&ipv4_frame(lo, dst, PROTO_UDP, b"")),
+                    Err(DropReason::Ipv4LoopbackSource),
+                    "{lo} to {dst}"
+                );
+            }
+        }
+        for dst in [US, Ipv4Addr::BROADCAST, Ipv4Addr::new(10, 0, 0, 255)] {
+            assert_eq!(
+                parse_frame(&ipv4_frame(US, dst, PROTO_ICMP, b"")),
+                Err(DropReason::Ipv4OwnSource),
+                "from us to {dst}"
+            );
+        }
+        // Neighbours of 127/8 and of our address are fine.
+        for ok in [
+            Ipv4Addr::new(126, 255, 255, 255),
+            Ipv4Addr::new(128, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 3),
+        ] {
+            assert!(
+                parse_frame(&ipv4_frame(ok, US, PROTO_UDP, b"")).is_ok(),
+                "{ok}"
+            );
+        }
     }
 
     #[test]

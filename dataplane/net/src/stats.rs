@@ -57,6 +57,14 @@ counters! {
         EthNotForUs => "eth_not_for_us",
         /// Sent to a multicast MAC (no multicast groups are joined).
         EthMulticast => "eth_multicast",
+        /// From a group (multicast or broadcast) MAC: no station sends from one, and
+        /// an answer would go to the whole group.
+        EthSourceMulticast => "eth_source_multicast",
+        /// From the all-zero MAC, which names no station.
+        EthSourceZero => "eth_source_zero",
+        /// From our own MAC: our own frame reflected back, or another station spoofing
+        /// it.
+        EthSourceOurs => "eth_source_ours",
         /// An EtherType other than IPv4 or ARP (IPv6, VLAN tags, ...).
         EthUnknownType => "eth_unknown_type",
         /// ARP that is too short or not Ethernet/IPv4 request or reply.
@@ -87,6 +95,12 @@ counters! {
         Ipv4NotForUs => "ipv4_not_for_us",
         /// A broadcast, multicast or unspecified source where one host must be named.
         Ipv4BadSource => "ipv4_bad_source",
+        /// A loopback source (127.0.0.0/8), which never appears on a wire (a martian,
+        /// RFC 1122 3.2.1.3).
+        Ipv4LoopbackSource => "ipv4_loopback_source",
+        /// Our own address as the source: spoofed or reflected (a martian; Linux drops
+        /// it too).
+        Ipv4OwnSource => "ipv4_own_source",
         /// A protocol nobody here handles.
         Ipv4UnknownProtocol => "ipv4_unknown_protocol",
         /// A broadcast to the transport (TCP never answers broadcasts).
@@ -97,6 +111,8 @@ counters! {
         IcmpBadChecksum => "icmp_bad_checksum",
         /// An echo request to a broadcast address (smurf defence: not answered).
         IcmpBroadcastEcho => "icmp_broadcast_echo",
+        /// An echo request whose reply would exceed the MTU (we never fragment).
+        IcmpEchoTooBig => "icmp_echo_too_big",
         /// An ICMP type or code we do not act on.
         IcmpUnhandled => "icmp_unhandled",
         /// An ICMP error suppressed by the rate limit.
@@ -117,6 +133,9 @@ counters! {
         TxNoRoute => "tx_no_route",
         /// A packet over the MTU (no fragmentation).
         TxTooBig => "tx_too_big",
+        /// A datagram to destination port 0, which names no socket (refused, as Linux's
+        /// `sendto` refuses it with EINVAL).
+        TxPortZero => "tx_port_zero",
     }
 }
 

@@ -15,8 +15,8 @@
 use arbitrary::{Arbitrary, Unstructured};
 use ix_net_fuzz::addrs::{IpChoice, MacChoice, PortChoice};
 use ix_net_fuzz::grammar::{
-    Action, ArpOp, ArpShape, Body, Frag, FrameSpec, IcmpKind, Ipv4Spec, Millis, Payload, Script,
-    Tail, Version, L4,
+    Action, ArpOp, ArpShape, ArpSpec, Body, Frag, FrameSpec, IcmpKind, Ipv4Spec, Millis, Payload,
+    Script, Tail, Version, L4,
 };
 use ix_net_fuzz::policy::{Checksum, Length};
 use ix_net_fuzz::setup::{Mtu, Setup, Sizes};
@@ -157,6 +157,7 @@ fn stack_frame_seeds(rng: &mut Rng) -> Vec<(&'static str, Vec<u8>)> {
             && matches!(a.sender_ip, IpChoice::Peer(p) if p % 3 == 2)
             && matches!(a.target_ip, IpChoice::Ours))
             && matches!(f.dst, MacChoice::Ours)
+            && matches!(f.src, MacChoice::Peer(p) if p % 3 == 2)
     };
     vec![
         ("arp_refresh", {
@@ -187,8 +188,25 @@ fn stack_frame_seeds(rng: &mut Rng) -> Vec<(&'static str, Vec<u8>)> {
         ("arp_resolution", {
             let s = setup(rng, Sizes::Default);
             let send = find::<Action>(rng, |a| send_to(a, 2));
-            let reply = find::<Action>(
+            // Built field by field (a search for the whole action at once would
+            // take too long): to us, from peer 2's MAC, a well-formed reply.
+            let mut reply = variant::<Action>(rng, |a| matches!(a, Action::Inject(_)));
+            reply.extend(find::<MacChoice>(rng, |m| matches!(m, MacChoice::Ours)));
+            reply.extend(find::<MacChoice>(
                 rng,
+                |m| matches!(m, MacChoice::Peer(p) if p % 3 == 2),
+            ));
+            reply.extend(variant::<Body>(rng, |b| matches!(b, Body::Arp(_))));
+            reply.extend(find::<ArpSpec>(rng, |a| {
+                matches!(a.op, ArpOp::Reply)
+                    && matches!(a.shape, ArpShape::Normal)
+                    && matches!(a.sender_mac, MacChoice::Peer(p) if p % 3 == 2)
+                    && matches!(a.sender_ip, IpChoice::Peer(p) if p % 3 == 2)
+                    && matches!(a.target_ip, IpChoice::Ours)
+            }));
+            reply.extend(find::<Tail>(rng, |t| matches!(t, Tail::None)));
+            let reply = checked::<Action>(
+                reply,
                 |a| matches!(a, Action::Inject(f) if arp_reply_from_2(f)),
             );
             script(s, &[send, poll.clone(), reply, poll.clone()])

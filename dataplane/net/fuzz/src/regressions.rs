@@ -1,7 +1,8 @@
 //! One minimal reproduction per defect in [`crate::known`], asserting the right
-//! behaviour. Ignored while the defect stands; `cargo test -- --ignored` in this
-//! directory shows which are still open. When one passes, un-ignore it and turn its
-//! flag in `known.rs` off.
+//! behaviour. A new defect's test is added ignored while the defect stands (`cargo
+//! test -- --ignored` in this directory shows which are still open); when it passes,
+//! it is un-ignored and its flag in `known.rs` turned off. All are fixed now: every
+//! test here runs, as a regression test.
 
 use crate::addrs::{IpChoice, MacChoice, PortChoice, PEER_IPS};
 use crate::grammar::{Action, Body, IcmpKind, Payload, L4};
@@ -25,7 +26,6 @@ fn answer_to(setup: Setup, frame: &crate::grammar::FrameSpec) -> Vec<Vec<u8>> {
 }
 
 #[test]
-#[ignore = "known ix-net defect: udp_send to port 0"]
 fn udp_send_refuses_port_zero() {
     let mut w = World::new(Setup::PLAIN);
     let r = w
@@ -35,7 +35,6 @@ fn udp_send_refuses_port_zero() {
 }
 
 #[test]
-#[ignore = "known ix-net defect: loopback sources accepted"]
 fn loopback_source_is_not_answered() {
     let closed = L4::Udp(udp(PortChoice::Random(9999), b"x"));
     let f = eth(
@@ -48,7 +47,6 @@ fn loopback_source_is_not_answered() {
 }
 
 #[test]
-#[ignore = "known ix-net defect: our own address accepted as a source"]
 fn own_source_is_not_answered() {
     let echo = L4::Icmp(icmp(IcmpKind::EchoRequest, b"ping"));
     let f = eth(
@@ -61,7 +59,6 @@ fn own_source_is_not_answered() {
 }
 
 #[test]
-#[ignore = "known ix-net defect: echo reply checksum 0x0000"]
 fn all_zero_echo_reply_has_a_valid_checksum() {
     let mut req = icmp(IcmpKind::EchoRequest, b"");
     (req.ident, req.seq) = (0, 0);
@@ -76,7 +73,6 @@ fn all_zero_echo_reply_has_a_valid_checksum() {
 }
 
 #[test]
-#[ignore = "known ix-net defect: echo replies go to any source MAC"]
 fn echo_request_from_broadcast_mac_is_not_answered_by_broadcast() {
     let echo = L4::Icmp(icmp(IcmpKind::EchoRequest, b"ping"));
     let f = eth(
@@ -90,7 +86,6 @@ fn echo_request_from_broadcast_mac_is_not_answered_by_broadcast() {
 }
 
 #[test]
-#[ignore = "known ix-net defect: echo replies ignore the MTU"]
 fn echo_reply_respects_the_mtu() {
     let mut setup = Setup::PLAIN;
     setup.mtu = Mtu::Small;

@@ -402,20 +402,29 @@ mod tests {
         let mut bad_op = good.clone();
         bad_op[14 + 7] = 9;
         i.nic_mut().inject(&bad_op);
-        i.nic_mut().inject(&arp_frame(
+        let group_sender = arp_frame(
             Request,
             BROADCAST,
             [0x01, 0, 0x5e, 0, 0, 1],
             PEER,
             [0; 6],
             US,
-        ));
+        );
+        // From a group MAC on the wire too: refused by Ethernet before ARP sees it.
+        i.nic_mut().inject(&group_sender);
+        // From a station's MAC, claiming a group, zero or our MAC as sender.
+        for sha in [[0x01, 0, 0x5e, 0, 0, 1], [0; 6], US_MAC] {
+            let mut f = arp_frame(Request, BROADCAST, sha, PEER, [0; 6], US);
+            f[6..12].copy_from_slice(&PEER_MAC);
+            i.nic_mut().inject(&f);
+        }
         i.nic_mut()
             .inject(&arp_frame(Request, BROADCAST, PEER_MAC, US, [0; 6], US));
         i.poll(&mut ());
         assert!(i.nic_mut().take_sent().is_empty());
         assert_eq!(i.stats().dropped(D::ArpMalformed), 3);
-        assert_eq!(i.stats().dropped(D::ArpBadSender), 1);
+        assert_eq!(i.stats().dropped(D::EthSourceMulticast), 1);
+        assert_eq!(i.stats().dropped(D::ArpBadSender), 3);
         assert_eq!(i.stats().dropped(D::ArpAddrConflict), 1);
         assert_eq!(i.arp_entries().count(), 0);
     }

@@ -3,6 +3,8 @@
 //!
 //! A zero checksum on receive means "none" and is accepted; on send the checksum is
 //! always computed (over the attached payload too: reading it, not copying it).
+//! Destination port 0 is refused both ways: dropped as malformed on receive, and
+//! [`SendError::PortZero`] on send.
 
 pub mod table;
 
@@ -131,6 +133,10 @@ pub(crate) fn send<P: BufPool>(
     };
     if total + crate::ipv4::HEADER_LEN > ctx.mtu() {
         return Err(ctx.fail(SendError::TooBig));
+    }
+    // Port 0 names no socket: nobody can receive it (our own receive path drops it).
+    if dst.port() == 0 {
+        return Err(ctx.fail(SendError::PortZero));
     }
     let mut pkt = ctx.packet(*dst.ip(), PROTO_UDP, HEADER_LEN)?;
     let added = match payload {
@@ -410,6 +416,34 @@ mod tests {
         i.poll(&mut ());
         assert_eq!(i.nic_mut().take_sent().len(), 1);
         assert!(fits.len() == 1472 && pool.buf_capacity() == 2048);
+    }
+
+    #[test]
+    fn sends_to_port_zero_are_refused_and_counted() {
+        let (mut i, _clock, pool) = resolved();
+        let to_zero = SocketAddrV4::new(PEER, 0);
+        assert_eq!(i.udp_send_copy(1, to_zero, b"x"), Err(SendError::PortZero));
+        let shared = pool.shared_from(b"zero copy").unwrap();
+        assert_eq!(
+            i.udp_send(1, to_zero, &shared, 0..9),
+            Err(SendError::PortZero)
+        );
+        assert_eq!(i.stats().dropped(D::TxPortZero), 2);
+        assert_eq!(SendError::PortZero.reason(), D::TxPortZero);
+        // Over the MTU is still TooBig, whatever the port.
+        let big = vec![0u8; 1500 - 28 + 1];
+        assert_eq!(i.udp_send_copy(1, to_zero, &big), Err(SendError::TooBig));
+        // The source port may be 0 (RFC 768: "not used").
+        assert_eq!(
+            i.udp_send_copy(0, SocketAddrV4::new(PEER, 7), b"x"),
+            Ok(Sent::Queued)
+        );
+        i.poll(&mut ());
+        let sent = i.nic_mut().take_sent();
+        assert_eq!(sent.len(), 1, "only the datagram to port 7");
+        assert_eq!(parse_sent(&sent[0]).1.dst_port, 7);
+        drop((sent, shared));
+        assert_eq!(pool.stats().in_use(), 0, "refused sends hold nothing");
     }
 
     #[test]
