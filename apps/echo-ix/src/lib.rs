@@ -14,8 +14,10 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod client;
 pub mod nic;
 pub mod pattern;
 pub mod tap;
+pub mod vhost;
 
 pub use app::{AppStats, EchoIx, Services};

@@ -320,7 +320,7 @@ fn sixty_four_mib_each_way_zero_copy_over_an_impaired_link() {
     let inst = Instance::start(
         "f",
         83,
-        &["--source-bytes", &src_bytes, "--rto-min-ms", "10"],
+        &["--source-bytes", &src_bytes],
         Some(FAULTS),
     );
     // The kernel side drops 2% of TCP input at random, too.
