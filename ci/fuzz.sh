@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of ix-net: builds every target in dataplane/net/fuzz and runs each
-# for SECONDS (default 30) in turn; exits non-zero on the first crash, invariant
-# failure, leak report or timeout, leaving the input in
-# dataplane/net/fuzz/artifacts/TARGET/. A longer run is the same command with a
-# bigger number (the corpus in dataplane/net/fuzz/corpus/ grows across runs).
+# Bounded fuzzing: builds every target of every fuzz crate (dataplane/net/fuzz,
+# dataplane/tcp/fuzz) and runs each for SECONDS (default 30) in turn; exits non-zero
+# on the first crash, invariant failure, leak report or timeout, leaving the input in
+# CRATE/artifacts/TARGET/. A longer run is the same command with a bigger number (the
+# corpus in CRATE/corpus/ grows across runs). Naming TARGETs runs only those.
 #
 # Needs the nightly toolchain (installed here if missing) and cargo-fuzz (likewise).
 # Seeds (dataplane/net/fuzz/seeds/TARGET) and dictionaries (dicts/TARGET.dict) are
@@ -23,24 +23,35 @@ if [[ "$(cargo +nightly fuzz --version 2>/dev/null)" != *"$CARGO_FUZZ_VERSION"* 
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
 
-cd dataplane/net/fuzz
-if (($#)); then
-    targets=("$@")
-else
-    mapfile -t targets < <(cargo +nightly fuzz list)
-fi
+# Runs TARGETS of the fuzz crate in the current directory for $secs each.
+fuzz_crate() {
+    local t corpora extra
+    for t in "$@"; do
+        printf '\n== fuzz %s for %ss\n' "$t" "$secs" >&2
+        mkdir -p "corpus/$t"
+        corpora=("corpus/$t")
+        [ -d "seeds/$t" ] && corpora+=("seeds/$t")
+        extra=()
+        [ -f "dicts/$t.dict" ] && extra+=("-dict=dicts/$t.dict")
+        # Release with debug assertions (overflow checks) and AddressSanitizer: the
+        # cargo-fuzz defaults. -timeout: one input running 10 s is a hang, reported as
+        # a failure like a crash.
+        cargo +nightly fuzz run "$t" "${corpora[@]}" -- "${extra[@]}" \
+            -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+        ran=$((ran + 1))
+    done
+}
 
-for t in "${targets[@]}"; do
-    printf '\n== fuzz %s for %ss\n' "$t" "$secs" >&2
-    mkdir -p "corpus/$t"
-    corpora=("corpus/$t")
-    [ -d "seeds/$t" ] && corpora+=("seeds/$t")
-    extra=()
-    [ -f "dicts/$t.dict" ] && extra+=("-dict=dicts/$t.dict")
-    # Release with debug assertions (overflow checks) and AddressSanitizer: the
-    # cargo-fuzz defaults. -timeout: one input running 10 s is a hang, reported as
-    # a failure like a crash.
-    cargo +nightly fuzz run "$t" "${corpora[@]}" -- "${extra[@]}" \
-        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+ran=0
+for crate in dataplane/net/fuzz dataplane/tcp/fuzz; do
+    [ -d "$crate/fuzz_targets" ] || continue
+    pushd "$crate" >/dev/null
+    mapfile -t available < <(cargo +nightly fuzz list)
+    targets=()
+    for t in "${available[@]}"; do
+        if (($# == 0)) || [[ " $* " == *" $t "* ]]; then targets+=("$t"); fi
+    done
+    fuzz_crate "${targets[@]}"
+    popd >/dev/null
 done
-printf '\nfuzz: %s passed, 0 failed\n' "${#targets[@]}"
+printf '\nfuzz: %s passed, 0 failed\n' "$ran"

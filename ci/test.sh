@@ -17,3 +17,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 cargo test --workspace --locked --release
+
+step "fuzz (bounded: 30 s per target; longer runs: ci/fuzz.sh SECONDS)"
+bash ci/fuzz.sh 30
