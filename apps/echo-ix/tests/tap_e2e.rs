@@ -317,12 +317,7 @@ fn sixty_four_mib_each_way_zero_copy_over_an_impaired_link() {
     let src_bytes = BIG.to_string();
     // A 10 ms RTO floor (the tap's round trip is well under 1 ms): with Linux's
     // 200 ms, every timeout-recovered loss costs 200 ms and 64 MiB takes minutes.
-    let inst = Instance::start(
-        "f",
-        83,
-        &["--source-bytes", &src_bytes],
-        Some(FAULTS),
-    );
+    let inst = Instance::start("f", 83, &["--source-bytes", &src_bytes], Some(FAULTS));
     // The kernel side drops 2% of TCP input at random, too.
     inst.exec(&["nft", "add", "table", "inet", "ixt"]);
     inst.exec(&[

@@ -137,6 +137,13 @@ struct Args {
     /// Spin forever when idle instead of backing off (a dedicated core).
     #[arg(long)]
     spin: bool,
+    /// Once started, give the elastic thread (this process's main thread, not the
+    /// EAL's helper threads) SCHED_FIFO priority N (1-99, via chrt), so other
+    /// processes on its core cannot preempt it: a dedicated core's behaviour on a
+    /// shared machine. The kernel's RT throttling still leaves others 5% of the
+    /// core. 0 = normal scheduling.
+    #[arg(long, default_value_t = 0)]
+    rt_priority: u8,
     /// EAL memory in MiB (default: 512 on tap, 256 on a pair).
     #[arg(long)]
     memory_mb: Option<u32>,
@@ -293,6 +300,28 @@ fn print_stats<A: App<DpdkPool>>(thread: &Thread<A>, snap: &Snapshot) {
         println!("fault rx {rx:?}");
         println!("fault tx {tx:?}");
     }
+}
+
+/// Gives this process's main thread (the elastic thread) SCHED_FIFO `priority`
+/// (after start-up, so the EAL's helper threads keep normal scheduling).
+fn realtime(priority: u8) -> Result<()> {
+    if priority == 0 {
+        return Ok(());
+    }
+    if priority > 99 {
+        bail!("--rt-priority must be 0..=99");
+    }
+    ix_hostlink::run(
+        "chrt",
+        &[
+            "-f",
+            "-p",
+            &priority.to_string(),
+            &std::process::id().to_string(),
+        ],
+    )
+    .context("setting SCHED_FIFO with chrt")?;
+    Ok(())
 }
 
 /// The virtio end of a pair waits for the vhost end to go first.
@@ -470,6 +499,7 @@ fn main() -> Result<ExitCode> {
                 cfg.size,
                 cfg.pipeline,
             );
+            realtime(args.rt_priority)?;
             println!("READY");
             let snap = run(&mut thread, &stop, Some(finished), args.seconds);
             print_stats(&thread, &snap);
@@ -521,6 +551,7 @@ fn main() -> Result<ExitCode> {
                 args.sink_port,
                 args.source_port,
             );
+            realtime(args.rt_priority)?;
             println!("READY");
             let snap = run(&mut thread, &stop, None, args.seconds);
             print_stats(&thread, &snap);
