@@ -20,3 +20,6 @@ cargo test --workspace --locked --release
 
 step "fuzz (bounded: 30 s per target; longer runs: ci/fuzz.sh SECONDS)"
 bash ci/fuzz.sh 30
+
+step "cost check (callgrind instructions per TCP request/response vs bench/baselines)"
+bash ci/cost-check.sh
