@@ -33,6 +33,11 @@ fuzz_crate() {
         [ -d "seeds/$t" ] && corpora+=("seeds/$t")
         extra=()
         [ -f "dicts/$t.dict" ] && extra+=("-dict=dicts/$t.dict")
+        # A target's own libFuzzer flags (e.g. -max_len), one line in options/TARGET.
+        if [ -f "options/$t" ]; then
+            read -ra more < "options/$t"
+            extra+=("${more[@]}")
+        fi
         # Release with debug assertions (overflow checks) and AddressSanitizer: the
         # cargo-fuzz defaults. -timeout: one input running 10 s is a hang, reported as
         # a failure like a crash.
