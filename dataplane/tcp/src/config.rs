@@ -50,9 +50,6 @@ pub struct TcpConfig {
     pub recv_segments: usize,
     /// Per-connection limit on out-of-order segments kept.
     pub ooo_segments: usize,
-    /// Per-connection limit on segments sent and not yet acknowledged (each has a
-    /// record for loss detection); new data waits while it is reached.
-    pub inflight_segments: usize,
     /// Engine-wide limit on out-of-order payload bytes kept (all connections).
     pub ooo_bytes_total: usize,
     /// Initial congestion window in segments (RFC 6928: 10).
@@ -80,11 +77,8 @@ pub struct TcpConfig {
     pub keepalive: Option<KeepaliveConfig>,
     /// Longest stay in FIN_WAIT_2 (after our FIN was acknowledged) before giving up.
     pub fin_wait2_timeout: Duration,
-    /// Whether to offer and use SACK (RFC 2018; loss detection by RACK, RFC 8985,
-    /// and recovery per RFC 6675).
+    /// Whether to offer and use SACK (RFC 2018, loss recovery per RFC 6675).
     pub sack: bool,
-    /// Whether to send tail loss probes (RFC 8985 7) on SACK connections.
-    pub tlp: bool,
     /// Whether to offer window scaling (RFC 7323).
     pub window_scaling: bool,
     /// Granularity of the timer wheel.
@@ -117,7 +111,6 @@ impl Default for TcpConfig {
             recv_buf: 256 * 1024,
             recv_segments: 1024,
             ooo_segments: 256,
-            inflight_segments: 1024,
             ooo_bytes_total: 64 << 20,
             initial_window: 10,
             rto_min: Duration::from_millis(200),
@@ -132,7 +125,6 @@ impl Default for TcpConfig {
             keepalive: None,
             fin_wait2_timeout: Duration::from_secs(60),
             sack: true,
-            tlp: true,
             window_scaling: true,
             timer_tick: Duration::from_micros(100),
             ephemeral_ports: (49152, 65535),
@@ -176,7 +168,6 @@ impl TcpConfig {
             ("time_wait_max", self.time_wait_max),
             ("send_pieces", self.send_pieces),
             ("recv_segments", self.recv_segments),
-            ("inflight_segments", self.inflight_segments),
             ("initial_window", self.initial_window as usize),
             ("delack_segments", self.delack_segments as usize),
             ("send_buf", self.send_buf as usize),

@@ -78,14 +78,13 @@ impl NewReno {
         self.cwnd = self.cwnd.max(self.mss);
     }
 
-    /// Recovery ended (full ACK): cwnd = ssthresh (RFC 5681 3.2 step 6, RFC 6582 3.2
-    /// step 3's second option; with SACK the pipe, not inflation, has clocked
-    /// sending, so this is where the episode's reduction lands, as PRR's does). Not
-    /// `min(ssthresh, FlightSize + SMSS)`: after a full ACK the flight is often
-    /// nothing, and one segment left alone then waits out a timeout if it is lost.
-    pub fn exit_recovery(&mut self) {
-        self.cwnd = self.ssthresh.max(self.mss);
-        self.acked_acc = 0;
+    /// Recovery ended (full ACK): cwnd = min(ssthresh, flight + MSS) (RFC 6582 3.2
+    /// step 3, option 1), at least one MSS.
+    pub fn exit_recovery(&mut self, flight: u32) {
+        self.cwnd = self
+            .ssthresh
+            .min(flight.saturating_add(self.mss))
+            .max(self.mss);
     }
 
     /// Retransmission timeout: ssthresh from the flight, cwnd = one segment (the loss
@@ -93,21 +92,6 @@ impl NewReno {
     pub fn on_rto(&mut self, flight: u32) {
         self.ssthresh = (flight / 2).max(2 * self.mss);
         self.cwnd = self.mss;
-        self.acked_acc = 0;
-    }
-
-    /// Another retransmission timeout for the same data: one segment again, ssthresh
-    /// kept (RFC 5681 3.1: it is not lowered by repeated timeouts).
-    pub fn on_repeated_rto(&mut self) {
-        self.cwnd = self.mss;
-        self.acked_acc = 0;
-    }
-
-    /// A loss repaired without a recovery episode (a tail loss probe's
-    /// retransmission was needed, RFC 8985 7.4): the window halves.
-    pub fn reduce(&mut self) {
-        self.ssthresh = (self.cwnd / 2).max(2 * self.mss);
-        self.cwnd = self.ssthresh;
         self.acked_acc = 0;
     }
 
@@ -154,8 +138,8 @@ mod tests {
         assert_eq!(c.cwnd(), 8000);
         c.partial_ack(2000);
         assert_eq!(c.cwnd(), 7000);
-        c.exit_recovery();
-        assert_eq!(c.cwnd(), 5000, "ssthresh");
+        c.exit_recovery(1000);
+        assert_eq!(c.cwnd(), 2000);
         c.on_rto(3000);
         assert_eq!(
             (c.ssthresh(), c.cwnd()),

@@ -13,10 +13,9 @@ use crate::core::Core;
 use crate::flow_table::FlowKey;
 use crate::ooo::OooQueue;
 use crate::options::{TcpOptions, MAX_WSCALE};
-use crate::rack::{Rack, Tlp};
 use crate::recvq::RecvQueue;
 use crate::rtt::RttEstimator;
-use crate::rtxq::RtxQueue;
+use crate::sack::Scoreboard;
 use crate::sendq::SendQueue;
 use crate::seq::Seq;
 use crate::timers::{ConnTimer, Deadlines};
@@ -38,24 +37,15 @@ pub(crate) enum Knock {
     Accepted,
 }
 
-/// How a loss recovery episode began.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RecoveryKind {
-    /// Fast recovery: losses found by RACK or by duplicate ACKs (RFC 6675, RFC 6582);
-    /// the window was halved once.
-    Fast,
-    /// After a retransmission timeout: everything not SACKed is resent in slow start
-    /// (RFC 5681 3.1, RFC 6675 5.1); no fast recovery until it ends.
-    Timeout,
-}
-
-/// Loss recovery in progress.
+/// Loss recovery in progress (fast retransmit / fast recovery).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Recovery {
-    pub kind: RecoveryKind,
-    /// RFC 6582's "recover" (RFC 6675's RecoveryPoint): the episode ends when this
-    /// is acknowledged.
+    /// RFC 6582's "recover": recovery ends when this is acknowledged.
     pub recover: Seq,
+    /// Next sequence to consider retransmitting (everything below was resent).
+    pub next: Seq,
+    /// Without SACK: retransmit up to here (one segment per partial ACK).
+    pub end: Seq,
     /// Whether the first retransmission (sent regardless of the window) went out.
     pub first_sent: bool,
 }
@@ -127,23 +117,14 @@ pub(crate) struct Tcb<P: BufPool> {
     /// Consecutive timeouts without progress.
     pub retries: u32,
     pub cc: NewReno,
-    /// Every segment sent and not acknowledged: SACK marks, losses, send times.
-    pub rtxq: RtxQueue,
-    pub rack: Rack,
-    pub tlp: Tlp,
-    /// The tail loss probe timer fired: the next output sends the probe.
-    pub probe_owed: bool,
+    pub scoreboard: Scoreboard,
     pub dupacks: u32,
     pub recovery: Option<Recovery>,
     pub retransmits: u64,
-    /// D-SACKs received: past `retransmits`, the network duplicated segments.
-    pub dsacks: u64,
 
     // ACK generation.
     pub ack_now: bool,
     pub unacked_segs: u32,
-    /// A duplicate segment arrived: the next ACK reports it first (D-SACK, RFC 2883).
-    pub dsack: Option<(Seq, Seq)>,
 
     // Timers.
     pub dl: Deadlines,
@@ -171,7 +152,6 @@ impl<P: BufPool> Tcb<P> {
         let pieces = cfg.send_pieces.min(4);
         let segs = cfg.recv_segments.min(4);
         let ooo = cfg.ooo_segments.min(2);
-        let inflight = cfg.inflight_segments.min(16);
         Tcb {
             slot,
             gen: 0,
@@ -213,17 +193,12 @@ impl<P: BufPool> Tcb<P> {
             timing: None,
             retries: 0,
             cc: NewReno::new(cfg.mss, cfg.initial_window),
-            rtxq: RtxQueue::with_capacity(inflight),
-            rack: Rack::new(),
-            tlp: Tlp::default(),
-            probe_owed: false,
+            scoreboard: Scoreboard::new(),
             dupacks: 0,
             recovery: None,
             retransmits: 0,
-            dsacks: 0,
             ack_now: false,
             unacked_segs: 0,
-            dsack: None,
             dl: Deadlines::default(),
             timer: ConnTimer::default(),
             last_rx: Instant::ZERO,
@@ -281,17 +256,12 @@ impl<P: BufPool> Tcb<P> {
         self.timing = None;
         self.retries = 0;
         self.cc = NewReno::new(cfg.mss, cfg.initial_window);
-        self.rtxq.clear();
-        self.rack = Rack::new();
-        self.tlp = Tlp::default();
-        self.probe_owed = false;
+        self.scoreboard.clear();
         self.dupacks = 0;
         self.recovery = None;
         self.retransmits = 0;
-        self.dsacks = 0;
         self.ack_now = false;
         self.unacked_segs = 0;
-        self.dsack = None;
         self.dl = Deadlines::default();
         self.last_rx = core.now;
         self.unacked_since = None;
@@ -328,9 +298,7 @@ impl<P: BufPool> Tcb<P> {
         self.sendq.reset(end);
         self.ooo.clear();
         self.sync_ooo(core);
-        self.rtxq.clear();
         self.recovery = None;
-        self.probe_owed = false;
         self.state = State::Closed;
         self.dead = Some(reason);
     }
@@ -389,15 +357,29 @@ impl<P: BufPool> Tcb<P> {
         self.cc = NewReno::new(self.mss, cfg.initial_window);
     }
 
+    /// Bytes in flight as the window checks see them (after a timeout, what is being
+    /// resent from SND.UNA).
+    pub fn flight(&self) -> u32 {
+        self.snd_nxt
+            .since(self.snd_una)
+            .min(self.snd_max.since(self.snd_una))
+    }
+
     /// Bytes sent and not acknowledged, whatever their fate.
     pub fn outstanding(&self) -> u32 {
         self.snd_max.since(self.snd_una)
     }
 
-    /// RFC 6675's pipe, the bytes in the network: sent and not acknowledged, less
-    /// what the peer SACKed and what is deemed lost, plus retransmissions in flight.
+    /// RFC 6675's pipe: in recovery with SACK, outstanding bytes less those SACKed
+    /// and those in holes not yet retransmitted; otherwise the flight.
     pub fn pipe(&self) -> u32 {
-        self.rtxq.pipe()
+        match self.recovery {
+            Some(r) if self.sack_ok => self
+                .outstanding()
+                .saturating_sub(self.scoreboard.sacked_bytes())
+                .saturating_sub(self.scoreboard.hole_bytes_from(r.next.max(self.snd_una))),
+            _ => self.flight(),
+        }
     }
 
     /// The sequence number of our FIN (valid once the application closed).
