@@ -315,8 +315,8 @@ tx = { drop = 0.02, reorder = 0.02, duplicate = 0.01 }
 fn sixty_four_mib_each_way_zero_copy_over_an_impaired_link() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let src_bytes = BIG.to_string();
-    // A 10 ms RTO floor (the tap's round trip is well under 1 ms): with Linux's
-    // 200 ms, every timeout-recovered loss costs 200 ms and 64 MiB takes minutes.
+    // ix's default 200 ms RTO floor, as Linux's: losses are repaired by SACK, RACK
+    // and loss probes, and a timeout (200 ms each) is left for the rare lost probe.
     let inst = Instance::start("f", 83, &["--source-bytes", &src_bytes], Some(FAULTS));
     // The kernel side drops 2% of TCP input at random, too.
     inst.exec(&["nft", "add", "table", "inet", "ixt"]);
