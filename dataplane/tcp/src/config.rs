@@ -50,6 +50,9 @@ pub struct TcpConfig {
     pub recv_segments: usize,
     /// Per-connection limit on out-of-order segments kept.
     pub ooo_segments: usize,
+    /// Per-connection limit on segments sent and not yet acknowledged (each has a
+    /// record for loss detection); new data waits while it is reached.
+    pub inflight_segments: usize,
     /// Engine-wide limit on out-of-order payload bytes kept (all connections).
     pub ooo_bytes_total: usize,
     /// Initial congestion window in segments (RFC 6928: 10).
@@ -77,8 +80,17 @@ pub struct TcpConfig {
     pub keepalive: Option<KeepaliveConfig>,
     /// Longest stay in FIN_WAIT_2 (after our FIN was acknowledged) before giving up.
     pub fin_wait2_timeout: Duration,
-    /// Whether to offer and use SACK (RFC 2018, loss recovery per RFC 6675).
+    /// Whether to offer and use SACK (RFC 2018; loss detection by RACK, RFC 8985,
+    /// and recovery per RFC 6675).
     pub sack: bool,
+    /// Whether to send tail loss probes (RFC 8985 7) on SACK connections.
+    pub tlp: bool,
+    /// Whether to report duplicate segments with a D-SACK block (RFC 2883) on SACK
+    /// connections, as Linux does; a peer's D-SACKs are used either way (undo of a
+    /// recovery reordering caused, RACK's reordering window). Off by default: RFC
+    /// 2883 makes it optional, and checkers of our segments (the fuzz harness in
+    /// `dataplane/tcp/fuzz`) take every SACK block to lie above the ACK.
+    pub dsack: bool,
     /// Whether to offer window scaling (RFC 7323).
     pub window_scaling: bool,
     /// Granularity of the timer wheel.
@@ -111,6 +123,7 @@ impl Default for TcpConfig {
             recv_buf: 256 * 1024,
             recv_segments: 1024,
             ooo_segments: 256,
+            inflight_segments: 1024,
             ooo_bytes_total: 64 << 20,
             initial_window: 10,
             rto_min: Duration::from_millis(200),
@@ -125,6 +138,8 @@ impl Default for TcpConfig {
             keepalive: None,
             fin_wait2_timeout: Duration::from_secs(60),
             sack: true,
+            tlp: true,
+            dsack: false,
             window_scaling: true,
             timer_tick: Duration::from_micros(100),
             ephemeral_ports: (49152, 65535),
@@ -168,6 +183,7 @@ impl TcpConfig {
             ("time_wait_max", self.time_wait_max),
             ("send_pieces", self.send_pieces),
             ("recv_segments", self.recv_segments),
+            ("inflight_segments", self.inflight_segments),
             ("initial_window", self.initial_window as usize),
             ("delack_segments", self.delack_segments as usize),
             ("send_buf", self.send_buf as usize),

@@ -5,7 +5,9 @@
 //! [`Transport::receive`], which processes it at once (state, data, ACK fields) and
 //! marks the connection for output; then one [`Transport::poll`] drains released
 //! receive credit, fires due timers, expires TIME_WAIT and transmits for every marked
-//! connection, so a burst's ACKs are coalesced per connection. Application calls
+//! connection, so a burst's ACKs for in-order data are coalesced per connection (an
+//! out-of-order or duplicate segment, or one filling a gap, is acknowledged at once:
+//! each changes what the ACK's SACK blocks say). Application calls
 //! ([`TcpEngine::send`], [`TcpEngine::close`], ...) only queue; what they cause leaves
 //! on the next poll. Events come out of [`TcpEngine::poll_event`].
 

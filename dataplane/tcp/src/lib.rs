@@ -13,11 +13,15 @@
 //! by a later SYN), RFC 5961 (challenge ACKs, ACK range check), RFC 6528 ISNs
 //! (SipHash), SYN cookies when the SYN queue is full, RFC 6298 RTO with Karn and
 //! backoff, RFC 5681 congestion control with RFC 6928's initial window, SACK (RFC
-//! 2018) with RFC 6675-style recovery, NewReno (RFC 6582) without SACK, window
-//! scaling (RFC 7323), delayed ACKs, persist, keepalive, user timeout and FIN_WAIT_2
-//! timeout. Timestamps are parsed but not negotiated: RTT is sampled Karn-style, one
-//! segment per round trip; the cost is no PAWS (fine below ~10 Gb/s per flow) and SYN
-//! cookies that cannot carry window scaling or SACK.
+//! 2018) and D-SACK (RFC 2883) with RACK-TLP loss detection (RFC 8985: time-based,
+//! lost retransmissions included, tail loss probes), RFC 6675 recovery (pipe, lost
+//! segments first, SACK marks kept across a timeout) and D-SACK undo of spurious
+//! recoveries (RFC 3708), NewReno (RFC 6582) with limited transmit (RFC 3042) without
+//! SACK, window scaling (RFC 7323), delayed ACKs, persist, keepalive, user timeout
+//! and FIN_WAIT_2 timeout. Timestamps are parsed but not negotiated: RTT is sampled
+//! Karn-style, one segment per round trip (RACK takes one per delivered segment);
+//! the cost is no PAWS (fine below ~10 Gb/s per flow) and SYN cookies that cannot
+//! carry window scaling or SACK.
 //!
 //! Zero copy both ways: received in-order data goes to the application as the
 //! received buffer itself (an `RxSeg` advanced past the headers) carrying a credit
@@ -31,8 +35,9 @@
 //! Layout, one concept per file: [`api`], [`config`], [`engine`], `core` (engine-wide
 //! state), `conn` (`tcb`, `input`, `output`, `timeouts`, `state`), [`flow_table`],
 //! [`listener`], [`timewait`], [`syncookie`], [`isn`], [`siphash`], [`seq`],
-//! [`header`], [`options`], [`sack`], [`cc`], [`rtt`], [`sendq`], [`recvq`], [`ooo`],
-//! [`timers`], [`events`], [`stats`].
+//! [`header`], [`options`], [`rtxq`] (segments in flight, SACK marks, losses),
+//! [`rack`], [`cc`], [`rtt`], [`sendq`], [`recvq`], [`ooo`], [`timers`], [`events`],
+//! [`stats`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -50,9 +55,10 @@ pub mod isn;
 pub mod listener;
 pub mod ooo;
 pub mod options;
+pub mod rack;
 pub mod recvq;
 pub mod rtt;
-pub mod sack;
+pub mod rtxq;
 pub mod sendq;
 pub mod seq;
 pub mod siphash;

@@ -21,8 +21,12 @@ pub enum OooRefusal {
 pub struct OooQueue<R: RxBuf> {
     segs: VecDeque<(Seq, RxSeg<R>)>,
     bytes: usize,
-    /// Start of the most recently added segment (RFC 2018: first SACK block).
-    latest: Option<Seq>,
+    /// A sequence number inside each of the most recently changed blocks (contiguous
+    /// runs of segments), most recent first: the SACK blocks reported first (RFC
+    /// 2018 4: the block of the latest arrival, then the most recently reported).
+    recent: ArrayVec<Seq, 4>,
+    /// Whether the last segment kept started a block of its own (touching no other).
+    new_block: bool,
 }
 
 impl<R: RxBuf> OooQueue<R> {
@@ -31,7 +35,8 @@ impl<R: RxBuf> OooQueue<R> {
         OooQueue {
             segs: VecDeque::with_capacity(n),
             bytes: 0,
-            latest: None,
+            recent: ArrayVec::new(),
+            new_block: false,
         }
     }
 
@@ -53,7 +58,7 @@ impl<R: RxBuf> OooQueue<R> {
     /// Releases everything; returns the bytes released.
     pub fn clear(&mut self) -> usize {
         self.segs.clear();
-        self.latest = None;
+        self.recent.clear();
         std::mem::take(&mut self.bytes)
     }
 
@@ -78,6 +83,18 @@ impl<R: RxBuf> OooQueue<R> {
                 seg.advance(pend.since(seq) as usize);
                 seq = pend;
             }
+        }
+        // Every byte held already (by one segment or several in a row): a duplicate,
+        // and the held segments stay.
+        let mut at = seq;
+        for (ns, n) in self.segs.range(idx..) {
+            if ns.gt(at) || !at.lt(end) {
+                break;
+            }
+            at = at.max(ns.add(n.len() as u32));
+        }
+        if !at.lt(end) {
+            return Err(OooRefusal::Duplicate);
         }
         let mut delta: isize = 0;
         // Drop held segments the new one covers entirely.
@@ -104,9 +121,53 @@ impl<R: RxBuf> OooQueue<R> {
         }
         delta += seg.len() as isize;
         self.segs.insert(idx, (seq, seg));
-        self.latest = Some(seq);
         self.bytes = (self.bytes as isize + delta) as usize;
+        self.touch(idx, seq);
         Ok(delta)
+    }
+
+    /// The segment at `idx` (starting at `seq`) just arrived: its block becomes the
+    /// most recent, replacing older mentions of the same block and of blocks no
+    /// longer held.
+    fn touch(&mut self, idx: usize, seq: Seq) {
+        let (l, r) = self.block_around(idx);
+        let (s, seg) = &self.segs[idx];
+        self.new_block = l == *s && r == s.add(seg.len() as u32);
+        let segs = &self.segs;
+        self.recent
+            .retain(|x| !x.in_range(l, r) && Self::find(segs, *x).is_some());
+        if self.recent.is_full() {
+            self.recent.pop();
+        }
+        self.recent.insert(0, seq);
+    }
+
+    /// The index of the segment holding `x`.
+    fn find(segs: &VecDeque<(Seq, RxSeg<R>)>, x: Seq) -> Option<usize> {
+        let i = segs.partition_point(|(s, seg)| s.add(seg.len() as u32).le(x));
+        segs.get(i).and_then(|(s, _)| s.le(x).then_some(i))
+    }
+
+    /// The block (run of contiguous segments) holding the segment at `idx`.
+    fn block_around(&self, idx: usize) -> (Seq, Seq) {
+        let end = |i: usize| {
+            let (s, seg) = &self.segs[i];
+            s.add(seg.len() as u32)
+        };
+        let (mut a, mut b) = (idx, idx);
+        while a > 0 && end(a - 1) == self.segs[a].0 {
+            a -= 1;
+        }
+        while b + 1 < self.segs.len() && end(b) == self.segs[b + 1].0 {
+            b += 1;
+        }
+        (self.segs[a].0, end(b))
+    }
+
+    /// Whether the last segment [`OooQueue::insert`] kept started a new block (so
+    /// the SACK information changed shape, not just grew an edge).
+    pub fn created_block(&self) -> bool {
+        self.new_block
     }
 
     /// The next segment that continues at `rcv_nxt`, trimmed to start there; held
@@ -129,45 +190,46 @@ impl<R: RxBuf> OooQueue<R> {
         }
     }
 
-    /// Up to `n` SACK blocks describing what is held: the block holding the most
-    /// recent arrival first, then the others from lowest to highest.
+    /// Up to `n` SACK blocks describing what is held (RFC 2018 4): the block of the
+    /// most recent arrival first, then the other most recently changed blocks, then
+    /// the rest from lowest to highest. A sender that hears of every block in turn
+    /// does not take the ones it was never told of for lost.
     pub fn sack_blocks(&self, n: usize) -> ArrayVec<(Seq, Seq), 4> {
-        let mut all: ArrayVec<(Seq, Seq), 4> = ArrayVec::new();
-        let mut first: Option<(Seq, Seq)> = None;
-        let mut cur: Option<(Seq, Seq)> = None;
-        let latest = self.latest;
-        let flush =
-            |b: (Seq, Seq), all: &mut ArrayVec<(Seq, Seq), 4>, first: &mut Option<(Seq, Seq)>| {
-                if latest.is_some_and(|l| l.in_range(b.0, b.1)) && first.is_none() {
-                    *first = Some(b);
-                } else if all.len() < 3 {
-                    all.push(b);
+        let n = n.min(4);
+        let mut out: ArrayVec<(Seq, Seq), 4> = ArrayVec::new();
+        for &x in &self.recent {
+            if out.len() >= n {
+                return out;
+            }
+            if let Some(i) = Self::find(&self.segs, x) {
+                let b = self.block_around(i);
+                if !out.contains(&b) {
+                    out.push(b);
                 }
-            };
+            }
+        }
+        let mut cur: Option<(Seq, Seq)> = None;
         for (s, seg) in &self.segs {
+            if out.len() >= n {
+                return out;
+            }
             let e = s.add(seg.len() as u32);
             cur = match cur {
                 Some((a, b)) if b == *s => Some((a, e)),
                 Some(b) => {
-                    flush(b, &mut all, &mut first);
+                    if !out.contains(&b) {
+                        out.push(b);
+                    }
                     Some((*s, e))
                 }
                 None => Some((*s, e)),
             };
         }
         if let Some(b) = cur {
-            flush(b, &mut all, &mut first);
-        }
-        let mut out = ArrayVec::new();
-        if let Some(f) = first {
-            out.push(f);
-        }
-        for b in all {
-            if out.len() < n.min(4) {
+            if out.len() < n && !out.contains(&b) {
                 out.push(b);
             }
         }
-        out.truncate(n.min(4));
         out
     }
 }
@@ -196,6 +258,12 @@ mod tests {
         assert_eq!(q.insert(base.add(13), seg(&pool, b"NOPQRST"), 8), Ok(5));
         assert_eq!(q.bytes(), 13);
         assert_eq!(q.sack_blocks(4).as_slice(), &[(base.add(10), base.add(23))]);
+        // Exactly what is held, across two segments: a duplicate, nothing changes.
+        assert_eq!(
+            q.insert(base.add(10), seg(&pool, b"KLMNOPQRST"), 8),
+            Err(OooRefusal::Duplicate)
+        );
+        assert_eq!(q.bytes(), 13);
         // A segment covering a held one replaces it.
         assert_eq!(q.insert(base.add(9), seg(&pool, b"JKLMNOPQ"), 8), Ok(1));
         assert!(q.pop_in_order(base.add(5)).is_none());
@@ -210,6 +278,36 @@ mod tests {
         assert!(q.is_empty());
         drop(got);
         assert_eq!(pool.stats().in_use(), 0);
+    }
+
+    #[test]
+    fn sack_blocks_follow_recency_so_every_block_is_heard_of() {
+        let pool = HeapPool::new(16, 64);
+        let mut q = OooQueue::with_capacity(8);
+        for k in 1..=6u32 {
+            q.insert(Seq(k * 100), seg(&pool, b"xx"), 8).unwrap();
+        }
+        let at = |k: u32| (Seq(k * 100), Seq(k * 100 + 2));
+        assert!(q.created_block());
+        assert_eq!(q.sack_blocks(4).as_slice(), &[at(6), at(5), at(4), at(3)]);
+        // An arrival extending the lowest block: it leads, the next most recent follow.
+        q.insert(Seq(102), seg(&pool, b"yy"), 8).unwrap();
+        assert!(!q.created_block(), "it grew a block");
+        assert_eq!(
+            q.sack_blocks(4).as_slice(),
+            &[(Seq(100), Seq(104)), at(6), at(5), at(4)]
+        );
+        assert_eq!(
+            q.sack_blocks(3).as_slice(),
+            &[(Seq(100), Seq(104)), at(6), at(5)]
+        );
+        // Delivered blocks drop out; the rest fill in lowest first.
+        let mut nxt = Seq(100);
+        while let Some(s) = q.pop_in_order(nxt) {
+            nxt = nxt.add(s.len() as u32);
+        }
+        assert_eq!(nxt, Seq(104));
+        assert_eq!(q.sack_blocks(4).as_slice(), &[at(6), at(5), at(4), at(2)]);
     }
 
     #[test]
@@ -229,8 +327,8 @@ mod tests {
             b.as_slice(),
             &[
                 (Seq(200), Seq(204)),
-                (Seq(100), Seq(102)),
-                (Seq(300), Seq(302))
+                (Seq(300), Seq(302)),
+                (Seq(100), Seq(102))
             ]
         );
         assert_eq!(q.sack_blocks(1).len(), 1);

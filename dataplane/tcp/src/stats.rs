@@ -102,6 +102,34 @@ counters! {
     NewRenoRecoveries => "newreno_recoveries",
     /// Retransmission timeouts.
     RtoFired => "rto_fired",
+    /// Segments deemed lost by RACK (RFC 8985: a later segment was delivered and the
+    /// reordering window passed).
+    RackLost => "rack_lost",
+    /// Of those, retransmissions deemed lost (resent again without waiting for the
+    /// retransmission timer).
+    LostRetransmits => "lost_retransmits",
+    /// RACK reordering timer expiries (a loss decided once the window passed).
+    RackTimeouts => "rack_timeouts",
+    /// Tail loss probes sent (RFC 8985 7).
+    TlpProbes => "tlp_probes",
+    /// Probes sent during loss recovery after a PTO without ACKs (to find a lost
+    /// retransmission without waiting for the retransmission timer).
+    RecoveryProbes => "recovery_probes",
+    /// Losses a tail loss probe repaired (the window is reduced for them).
+    TlpRepaired => "tlp_repaired",
+    /// D-SACK blocks received (RFC 2883): a segment reached the peer twice, usually
+    /// a retransmission that was not needed.
+    DsacksIn => "dsacks_in",
+    /// Fast recoveries found unneeded (every retransmission came back as a D-SACK)
+    /// and their window reduction undone (RFC 3708).
+    RecoveriesUndone => "recoveries_undone",
+    /// D-SACK blocks sent: a segment arrived that was held already.
+    DsacksOut => "dsacks_out",
+    /// The peer dropped data it had SACKed (RFC 2018 8): the SACK marks are forgotten.
+    SackReneging => "sack_reneging",
+    /// New data held back because every record of segments in flight was in use
+    /// (`TcpConfig::inflight_segments`).
+    RtxQueueFull => "rtx_queue_full",
     /// Duplicate ACKs received.
     DupAcks => "dupacks",
     /// Connections ended by retransmission give-up (R2).

@@ -1,10 +1,11 @@
 //! Per-connection timers on one `ix-timer` wheel entry each.
 //!
-//! A connection has several deadlines (retransmission, delayed ACK, persist,
-//! keepalive, a "linger" bound for FIN_WAIT_2, and the user timeout) but holds one
-//! wheel timer, armed for the earliest. Moving a deadline later (the RTO restarted by
-//! every ACK) does not touch the wheel: the timer fires early, finds nothing due and
-//! is re-armed, once per RTO at most, instead of a wheel operation per packet.
+//! A connection has several deadlines (retransmission, RACK reordering, tail loss
+//! probe, delayed ACK, persist, keepalive, a "linger" bound for FIN_WAIT_2, and the
+//! user timeout) but holds one wheel timer, armed for the earliest. Moving a deadline
+//! later (the RTO restarted by every ACK) does not touch the wheel: the timer fires
+//! early, finds nothing due and is re-armed, once per RTO at most, instead of a wheel
+//! operation per packet.
 
 use ix_nic::Instant;
 use ix_timer::{TimerId, TimerWheel};
@@ -14,6 +15,10 @@ use ix_timer::{TimerId, TimerWheel};
 pub struct Deadlines {
     /// Retransmission timeout (also SYN and SYN-ACK retries).
     pub rto: Option<Instant>,
+    /// RACK's reordering window ends for a segment not yet deemed lost.
+    pub reo: Option<Instant>,
+    /// Tail loss probe (never later than `rto`).
+    pub tlp: Option<Instant>,
     /// Delayed ACK.
     pub delack: Option<Instant>,
     /// Zero-window probe.
@@ -30,17 +35,19 @@ pub struct Deadlines {
 impl Deadlines {
     /// The earliest armed deadline.
     pub fn earliest(&self) -> Option<Instant> {
-        [
-            self.rto,
-            self.delack,
-            self.persist,
-            self.keepalive,
-            self.linger,
-            self.user,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        // A chain of pairwise minimums: this runs after every segment and poll.
+        let min = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, None) => x,
+            (None, y) => y,
+        };
+        min(
+            min(min(self.rto, self.reo), min(self.tlp, self.delack)),
+            min(
+                min(self.persist, self.keepalive),
+                min(self.linger, self.user),
+            ),
+        )
     }
 }
 

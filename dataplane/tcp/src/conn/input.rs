@@ -4,14 +4,18 @@
 //! control on the data.
 
 use crate::api::{CloseReason, State};
+use crate::config::TcpConfig;
 use crate::conn::output::send_rst;
-use crate::conn::tcb::{Knock, Recovery, Tcb};
+use crate::conn::tcb::{Knock, Recovery, RecoveryKind, Tcb, Undo};
 use crate::conn::Outcome;
 use crate::core::Core;
 use crate::header::{Flags, Header};
 use crate::ooo::OooRefusal;
+use crate::rack::Tlp;
+use crate::rtxq::SegRec;
 use crate::seq::Seq;
 use crate::stats::Counter;
+use arrayvec::ArrayVec;
 use ix_net::TxContext;
 use ix_nic::{BufPool, RxSeg};
 
@@ -29,11 +33,22 @@ impl<P: BufPool> Tcb<P> {
     ) -> Outcome {
         self.last_rx = core.now;
         self.ka_probes = 0;
-        match self.state {
+        let outcome = match self.state {
             State::SynSent => self.input_syn_sent(core, ctx, hdr),
             State::Closed | State::TimeWait => Outcome::None,
             _ => self.input_synchronized(core, ctx, hdr, payload, accept_room),
+        };
+        // The ACK a segment starting a new out-of-order block, a duplicate or a
+        // filled gap calls for goes at once (RFC 5681 4.2), not at the end of the
+        // burst: each changes the shape of what the sender knows (a new SACK block, a
+        // D-SACK, a cumulative jump), and one ACK per burst reports only the latest
+        // few blocks, so the sender would learn of the others late or never and take
+        // their segments for lost. Segments that only extend a block, and in-order
+        // data, are acknowledged once per burst (stretch ACKs, as with GRO).
+        if self.ack_at_once && outcome == Outcome::None && self.state.is_synchronized() {
+            self.send_ack(core, ctx);
         }
+        outcome
     }
 
     /// RFC 9293 3.10.7.3: our SYN is out.
@@ -159,6 +174,9 @@ impl<P: BufPool> Tcb<P> {
             }
             if seq.add(seg_len).le(self.rcv_nxt) {
                 core.count(Counter::DupSegs);
+                if data_len > 0 {
+                    self.note_dsack(&core.cfg, seq, seq.add(data_len));
+                }
             } else {
                 core.count(Counter::OutOfWindow);
             }
@@ -248,6 +266,7 @@ impl<P: BufPool> Tcb<P> {
                     if seq.lt(self.rcv_nxt) {
                         let skip = self.rcv_nxt.since(seq);
                         payload.advance(skip as usize);
+                        self.note_dsack(&core.cfg, seq, self.rcv_nxt);
                         seq = self.rcv_nxt;
                     }
                     let room = if seq.lt(self.rcv_adv) {
@@ -310,36 +329,102 @@ impl<P: BufPool> Tcb<P> {
         Outcome::Established
     }
 
-    /// RFC 5961 5.2 passed: the ACK field of an acceptable segment.
+    /// RFC 5961 5.2 passed: the ACK field of an acceptable segment: SACK blocks,
+    /// the cumulative acknowledgment, duplicate ACKs, RACK loss detection and the
+    /// tail loss probe's outcome (RFC 8985), the peer's window.
     fn process_ack(&mut self, core: &mut Core, hdr: &Header, data_len: u32) {
         let ack = hdr.ack;
+        let now = core.now;
+        let window = u32::from(hdr.window) << self.snd_wscale;
+        // The cumulative ACK first, then the SACK blocks: RACK sees a segment the
+        // ACK delivers below data SACKed only by earlier ACKs as reordering, and
+        // not one below data this same ACK SACKs.
+        let advanced = ack.gt(self.snd_una);
+        if advanced {
+            self.ack_advance(core, ack);
+        }
+        let mut newly_sacked = 0;
+        let mut dsack = None;
         if self.sack_ok {
-            for &(l, r) in &hdr.options.sack {
-                self.scoreboard.add(l, r, self.snd_una, self.snd_max);
+            let blocks = &hdr.options.sack;
+            // RFC 2883 4: a first block below the cumulative ACK, or inside the
+            // second block, reports a duplicate (D-SACK), not data held.
+            if let Some(&(l, r)) = blocks.first() {
+                let inside_next = blocks.get(1).is_some_and(|&(l2, r2)| l2.le(l) && r.le(r2));
+                if l.lt(r) && (r.le(ack) || inside_next) {
+                    dsack = Some((l, r));
+                    core.count(Counter::DsacksIn);
+                }
+            }
+            let skip = usize::from(dsack.is_some());
+            let (rack, undo) = (&mut self.rack, &mut self.undo);
+            let max = core.cfg.inflight_segments;
+            for &(l, r) in blocks.iter().skip(skip) {
+                // Blocks beyond what we sent, or wholly acknowledged, are ignored.
+                if !l.lt(r) || r.gt(self.snd_max) || r.le(self.snd_una) {
+                    continue;
+                }
+                newly_sacked += self.rtxq.sack(l, r, max, |seg| {
+                    if !rack.delivered(seg, now) {
+                        late_original(undo, seg);
+                    }
+                });
+            }
+            self.try_undo(core);
+            if advanced && self.rtxq.front().is_some_and(|r| r.is_sacked()) {
+                // The peer acknowledged up to data it SACKed and no further: it
+                // dropped what it SACKed (RFC 2018 8). Forget the marks; the segment
+                // at the cumulative ACK is certainly missing.
+                core.count(Counter::SackReneging);
+                self.rtxq.clear_sacks();
+                self.rtxq.mark_lost(0);
             }
         }
-        let window = u32::from(hdr.window) << self.snd_wscale;
-        if ack.gt(self.snd_una) {
-            self.ack_advance(core, ack);
-        } else if ack == self.snd_una
+        if !advanced
+            && ack == self.snd_una
             && data_len == 0
             && !hdr.flags.has(Flags::FIN)
-            && window == self.snd_wnd
             && self.outstanding() > 0
         {
-            // A duplicate ACK (RFC 5681 2, definition of DUPLICATE ACKNOWLEDGMENT).
-            self.dupacks += 1;
-            core.count(Counter::DupAcks);
-            match self.recovery {
-                Some(_) if !self.sack_ok => self.cc.inflate_for_dupacks(1),
-                Some(_) => {}
-                None => {
-                    let sack_lost =
-                        self.sack_ok && self.scoreboard.sacked_bytes() >= 3 * u32::from(self.mss);
-                    if self.dupacks >= 3 || sack_lost {
-                        self.enter_recovery(core);
-                    }
+            // A duplicate ACK: with SACK, one that SACKs new data (RFC 6675 2), so
+            // duplicated ACKs and window updates never count; without, RFC 5681 2's
+            // definition (same window).
+            let dup = if self.sack_ok {
+                newly_sacked > 0
+            } else {
+                window == self.snd_wnd
+            };
+            if dup {
+                self.dupacks += 1;
+                core.count(Counter::DupAcks);
+                if !self.sack_ok {
+                    self.newreno_dupack(core);
                 }
+            }
+        }
+        if self.sack_ok {
+            if let Some((l, r)) = dsack {
+                // A retransmission that was not needed: widen RACK's reordering
+                // window. Not for what the network duplicated (more D-SACKs than
+                // retransmissions) nor for a loss probe's (timer-driven, not RACK's
+                // doing); as Linux does.
+                self.dsacks += 1;
+                if self.dsacks <= self.retransmits && self.tlp.end != Some(r) {
+                    self.rack.dsack(self.snd_una, self.snd_max);
+                }
+                self.dsack_undo(core, l, r);
+            }
+            // Loss detection has work only if something is SACKed, lost or resent
+            // (else every segment left was sent after every one delivered).
+            let pending = self.rtxq.needs_detection() || self.dl.reo.is_some();
+            if (advanced || newly_sacked > 0) && pending {
+                self.rack_detect(core);
+            }
+            let news = advanced || newly_sacked > 0;
+            let sacks = !hdr.options.sack.is_empty();
+            self.tlp_ack(core, ack, dsack, sacks, news, advanced);
+            if advanced || (news && self.recovery.is_some()) || self.dl.tlp.is_none() {
+                self.schedule_tlp(core);
             }
         }
         // Window update (RFC 9293 3.10.7.4, fifth check, SND.WL1/WL2 rule).
@@ -354,8 +439,115 @@ impl<P: BufPool> Tcb<P> {
         }
     }
 
-    /// SND.UNA moves to `ack`: release acknowledged data, sample the RTT, grow the
-    /// window or advance recovery, restart or stop the retransmission timer.
+    /// A D-SACK for `[l, r)`: if it names a retransmission of the latest fast
+    /// recovery, that one was not needed.
+    fn dsack_undo(&mut self, core: &mut Core, l: Seq, r: Seq) {
+        if let Some(u) = self.undo.as_mut() {
+            if let Some(i) = u.pending.iter().position(|&(a, b)| a.le(l) && r.le(b)) {
+                u.pending.swap_remove(i);
+                self.try_undo(core);
+            }
+        }
+    }
+
+    /// When every retransmission of the latest fast recovery came back duplicate,
+    /// the recovery was caused by reordering, not loss: once it is over, its window
+    /// reduction is undone (RFC 3708; Linux's D-SACK undo).
+    fn try_undo(&mut self, core: &mut Core) {
+        let done = self
+            .undo
+            .as_ref()
+            .is_some_and(|u| u.any && !u.overflow && u.pending.is_empty());
+        if done && self.recovery.is_none() {
+            if let Some(u) = self.undo.take() {
+                self.cc.undo(u.prior);
+                core.count(Counter::RecoveriesUndone);
+            }
+        }
+    }
+
+    /// A duplicate ACK without SACK: NewReno (RFC 6582) after the third, unless a
+    /// recovery is on (fast: window inflation; after a timeout: nothing, RFC 6582
+    /// 4.1). The first two let new data out (limited transmit, RFC 3042; see
+    /// `send_new_data`).
+    fn newreno_dupack(&mut self, core: &mut Core) {
+        match self.recovery {
+            Some(r) if r.kind == RecoveryKind::Fast => self.cc.inflate_for_dupacks(1),
+            Some(_) => {}
+            None if self.dupacks >= 3 => {
+                self.rtxq.mark_lost(0);
+                self.enter_recovery(core);
+            }
+            None => {}
+        }
+    }
+
+    /// RACK's loss detection (RFC 8985 6.2 step 5), after an ACK delivered something
+    /// or the reordering timer fired: marks what is lost, arms the timer for what may
+    /// still be reordered, and starts fast recovery for a loss found outside one.
+    pub(crate) fn rack_detect(&mut self, core: &mut Core) {
+        if let Some((xmit, end)) = self.rack.last.filter(|_| self.rtxq.needs_detection()) {
+            let in_recovery = self.recovery.is_some();
+            let reo = self
+                .rack
+                .reo_wnd(self.rtt.srtt(), in_recovery, self.rtxq.sacked_segs());
+            let d = self
+                .rtxq
+                .detect_lost(xmit, end, self.rack.rtt().saturating_add(reo), core.now);
+            core.stats.add(Counter::RackLost, u64::from(d.lost));
+            core.stats
+                .add(Counter::LostRetransmits, u64::from(d.rtx_lost));
+            self.dl.reo = d.wait.map(|w| core.now + w);
+        } else {
+            self.dl.reo = None;
+        }
+        if self.rtxq.lost_bytes() > 0 && self.recovery.is_none() {
+            self.enter_recovery(core);
+        }
+    }
+
+    /// A probe's outcome. A tail loss probe's (RFC 8985 7.4): once the ACK reaches
+    /// the probe, the episode ends; a probe that was a retransmission and is
+    /// acknowledged with more data (no D-SACK saying the original arrived too)
+    /// repaired a loss, which the congestion window answers for. A probe sent during
+    /// recovery has done its work once an ACK brings news (`news`: something newly
+    /// acknowledged or SACKed; `advanced`: SND.UNA moved).
+    fn tlp_ack(
+        &mut self,
+        core: &mut Core,
+        ack: Seq,
+        dsack: Option<(Seq, Seq)>,
+        sacks: bool,
+        news: bool,
+        advanced: bool,
+    ) {
+        let Some(end) = self.tlp.end else {
+            return;
+        };
+        if self.recovery.is_some() {
+            if news {
+                self.tlp = Tlp::default();
+            }
+            return;
+        }
+        if ack.lt(end) {
+            return;
+        }
+        if !self.tlp.retrans || dsack.is_some_and(|(_, r)| r == end) {
+            self.tlp = Tlp::default();
+        } else if ack.gt(end) {
+            self.tlp = Tlp::default();
+            self.cc.reduce();
+            core.count(Counter::TlpRepaired);
+        } else if !advanced && !sacks {
+            // A duplicate ACK: the probe and the original both arrived.
+            self.tlp = Tlp::default();
+        }
+    }
+
+    /// SND.UNA moves to `ack`: release acknowledged data, sample the RTT, feed RACK
+    /// the delivered segments, grow the window or advance recovery, restart or stop
+    /// the retransmission timer.
     pub(crate) fn ack_advance(&mut self, core: &mut Core, ack: Seq) {
         let now = core.now;
         let acked = ack.since(self.snd_una);
@@ -372,36 +564,54 @@ impl<P: BufPool> Tcb<P> {
         }
         if let Some((s, t)) = self.timing {
             if ack.gt(s) {
-                self.rtt.sample(now.saturating_since(t));
+                let r = now.saturating_since(t);
+                self.rtt.sample(r);
+                self.pto = crate::rack::pto(self.rtt.srtt(), false);
+                // The handshake's sample too: RACK's minimum RTT from the start.
+                self.rack.sample_min_rtt(r, now);
                 self.timing = None;
             }
         }
         self.retries = 0;
         self.probes = 0;
         self.rtt.clear_backoff();
-        self.scoreboard.ack(ack);
+        let (rack, undo) = (&mut self.rack, &mut self.undo);
+        self.rtxq.ack(ack, |seg| {
+            if !rack.delivered(seg, now) {
+                late_original(undo, seg);
+            }
+        });
         match self.recovery {
             Some(rec) if ack.ge(rec.recover) => {
                 self.recovery = None;
-                self.cc.exit_recovery(self.outstanding());
-            }
-            Some(mut rec) => {
-                // Partial ACK: NewReno resends the next segment (RFC 6582 3.2 step 5);
-                // with SACK the scoreboard says what is missing.
-                if !self.sack_ok || self.scoreboard.is_empty() {
-                    self.cc.partial_ack(acked);
-                    rec.next = ack;
-                    rec.end = ack.add(u32::from(self.mss));
-                    rec.first_sent = false;
+                if rec.kind == RecoveryKind::Fast {
+                    self.cc.exit_recovery();
+                    self.try_undo(core);
                 }
-                rec.next = rec.next.max(ack);
-                self.recovery = Some(rec);
+                self.rack.recovery_ended();
+                // A probe sent during the episode belongs to it.
+                self.tlp = Tlp::default();
             }
+            Some(mut rec) => match rec.kind {
+                // Partial ACK without SACK: NewReno resends the next segment at once
+                // (RFC 6582 3.2 step 5). With SACK, RACK finds what is missing.
+                RecoveryKind::Fast if !self.sack_ok => {
+                    self.cc.partial_ack(acked);
+                    self.rtxq.mark_lost(0);
+                    rec.first_sent = false;
+                    self.recovery = Some(rec);
+                }
+                RecoveryKind::Fast => {}
+                // After a timeout the window grows as in slow start (RFC 5681 3.1).
+                RecoveryKind::Timeout => self.cc.on_ack(acked),
+            },
             None => self.cc.on_ack(acked),
         }
         self.dupacks = 0;
         if self.outstanding() == 0 {
             self.dl.rto = None;
+            self.dl.reo = None;
+            self.dl.tlp = None;
             self.set_unacked_since(core, None);
         } else {
             self.dl.rto = Some(now + self.rtt.rto());
@@ -409,10 +619,17 @@ impl<P: BufPool> Tcb<P> {
         }
     }
 
-    /// Three duplicate ACKs (or SACKed data past three segments): fast retransmit
-    /// and enter recovery (RFC 6675 5 with SACK, RFC 6582 3.2 without).
-    fn enter_recovery(&mut self, core: &mut Core) {
+    /// A loss found (RACK, or three duplicate ACKs without SACK): fast recovery
+    /// (RFC 6675 5 with SACK, RFC 6582 3.2 without), the window halved once for the
+    /// episode; the segments deemed lost go first.
+    pub(crate) fn enter_recovery(&mut self, core: &mut Core) {
         let flight = self.outstanding();
+        self.undo = Some(Undo {
+            pending: ArrayVec::new(),
+            overflow: false,
+            any: false,
+            prior: self.cc,
+        });
         self.cc.on_loss(flight);
         if self.sack_ok {
             core.count(Counter::SackRecoveries);
@@ -422,13 +639,28 @@ impl<P: BufPool> Tcb<P> {
         }
         core.count(Counter::FastRetransmits);
         self.recovery = Some(Recovery {
+            kind: RecoveryKind::Fast,
             recover: self.snd_max,
-            next: self.snd_una,
-            end: self.snd_una.add(u32::from(self.mss)),
             first_sent: false,
         });
-        // Karn: a measurement spanning a retransmission is ambiguous.
+        // A probe outstanding is part of this episode now.
+        self.tlp = Tlp::default();
+        self.dl.tlp = None;
+        // Karn: a measurement spanning the recovery would include it.
         self.timing = None;
+    }
+
+    /// A duplicate of data held arrived (`[l, r)`): report it with the next ACK
+    /// (D-SACK, RFC 2883, if configured), which goes at once. Not data older than a
+    /// receive buffer before RCV.NXT: no sender can still be retransmitting that,
+    /// and a block reaching that far back tells it nothing.
+    fn note_dsack(&mut self, cfg: &TcpConfig, l: Seq, r: Seq) {
+        let recent = self.rcv_nxt.since(l) <= cfg.recv_buf || l.ge(self.rcv_nxt);
+        if cfg.dsack && self.sack_ok && l.lt(r) && recent {
+            self.dsack = Some((l, r));
+            self.ack_now = true;
+            self.ack_at_once = true;
+        }
     }
 
     /// In-window data starting at `seq` (at or after RCV.NXT): in order it goes to
@@ -449,6 +681,7 @@ impl<P: BufPool> Tcb<P> {
             if filled_gap {
                 // RFC 5681 4.2: ACK at once when a gap fills.
                 self.ack_now = true;
+                self.ack_at_once = true;
             } else {
                 self.unacked_segs += 1;
                 if self.unacked_segs >= core.cfg.delack_segments {
@@ -459,15 +692,26 @@ impl<P: BufPool> Tcb<P> {
             }
             return;
         }
-        // Out of order: ACK at once (a duplicate ACK, with SACK blocks).
+        // Out of order: a duplicate ACK with SACK blocks, at once if this segment
+        // starts a new block (a new hole for the sender to hear of); one extending
+        // a block is acknowledged with the rest of the burst.
         self.ack_now = true;
         if core.ooo_bytes + payload.len() > core.cfg.ooo_bytes_total {
             core.count(Counter::OooDropEngine);
             return;
         }
+        let end = seq.add(payload.len() as u32);
         match self.ooo.insert(seq, payload, core.cfg.ooo_segments) {
-            Ok(_) => core.count(Counter::OooQueued),
-            Err(OooRefusal::Duplicate) => core.count(Counter::DupSegs),
+            Ok(_) => {
+                core.count(Counter::OooQueued);
+                if !self.sack_ok || self.ooo.created_block() {
+                    self.ack_at_once = true;
+                }
+            }
+            Err(OooRefusal::Duplicate) => {
+                core.count(Counter::DupSegs);
+                self.note_dsack(&core.cfg, seq, end);
+            }
             Err(OooRefusal::Full) => core.count(Counter::OooDropConn),
         }
         self.sync_ooo(core);
@@ -533,5 +777,16 @@ impl<P: BufPool> Tcb<P> {
             _ => {}
         }
         outcome
+    }
+}
+
+/// A retransmission of `seg` turned out unneeded (its original was acknowledged):
+/// it no longer stands in the way of undoing the latest recovery's reduction.
+fn late_original(undo: &mut Option<Undo>, seg: &SegRec) {
+    if let Some(u) = undo.as_mut() {
+        let (l, r) = (seg.start, seg.end);
+        if let Some(i) = u.pending.iter().position(|&(a, b)| l.le(a) && b.le(r)) {
+            u.pending.swap_remove(i);
+        }
     }
 }

@@ -9,6 +9,7 @@ use crate::core::Core;
 use crate::flow_table::FlowKey;
 use crate::header::{Flags, Header};
 use crate::options::TcpOptions;
+use crate::rack::{self, Tlp};
 use crate::sendq::SendQueue;
 use crate::seq::Seq;
 use crate::stats::Counter;
@@ -20,6 +21,8 @@ use ix_nic::{BufPool, Instant};
 const FLAGS_OFFSET: usize = 13;
 /// Offset of the checksum field in the TCP header.
 const CHECKSUM_OFFSET: usize = 16;
+/// An IPv4 header without options (what ix-net sends).
+const IPV4_HEADER_LEN: usize = 20;
 
 /// Builds and queues one segment to `key`'s peer: `hdr`, then up to `len` bytes of
 /// `payload` from sequence `from` attached by reference. If fewer bytes could be
@@ -111,6 +114,18 @@ pub(crate) fn send_control<P: BufPool>(
     let _ = emit(ctx, core, key, &hdr, None);
 }
 
+/// Why new data is being sent: what may override the congestion window and sender
+/// silly-window avoidance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NewData {
+    /// Within the windows, full segments (or all that is left).
+    Normal,
+    /// The persist timer: whatever the peer's window takes, however small.
+    Persist,
+    /// A tail loss probe: one segment regardless of the congestion window.
+    Probe,
+}
+
 /// The MSS we advertise: configured, clamped to the interface MTU.
 pub(crate) fn our_mss(core: &Core, mtu: usize) -> u16 {
     let path = mtu.saturating_sub(40).clamp(64, usize::from(u16::MAX)) as u16;
@@ -120,7 +135,7 @@ pub(crate) fn our_mss(core: &Core, mtu: usize) -> u16 {
 impl<P: BufPool> Tcb<P> {
     /// Builds our header for a segment at `seq` with `flags` (ACK fields, window,
     /// options filled in).
-    fn header(&mut self, core: &Core, mtu: usize, seq: Seq, flags: Flags) -> Header {
+    fn header(&mut self, core: &mut Core, mtu: usize, seq: Seq, flags: Flags) -> Header {
         let syn = flags.has(Flags::SYN);
         let window = self.advertise(&core.cfg, syn);
         let mut options = TcpOptions::default();
@@ -139,8 +154,24 @@ impl<P: BufPool> Tcb<P> {
                 }
                 options.sack_permitted = self.sack_ok;
             }
-        } else if self.sack_ok && !self.ooo.is_empty() {
-            options.sack = self.ooo.sack_blocks(4);
+        } else if self.sack_ok && (self.dsack.is_some() || !self.ooo.is_empty()) {
+            // A D-SACK block first (RFC 2883), then the block holding it if it is
+            // out-of-order data, then what the out-of-order queue holds.
+            let blocks = self.ooo.sack_blocks(4);
+            let mut holder = None;
+            if let Some((l, r)) = self.dsack.take() {
+                options.sack.push((l, r));
+                core.count(Counter::DsacksOut);
+                holder = blocks.iter().position(|&(a, b)| a.le(l) && r.le(b));
+                if let Some(i) = holder {
+                    options.sack.push(blocks[i]);
+                }
+            }
+            for (i, &b) in blocks.iter().enumerate() {
+                if Some(i) != holder && !options.sack.is_full() {
+                    options.sack.push(b);
+                }
+            }
         }
         Header {
             src_port: self.key.local_port(),
@@ -158,7 +189,9 @@ impl<P: BufPool> Tcb<P> {
         }
     }
 
-    /// Sends one segment of this connection: `len` payload bytes from `seq`.
+    /// Sends one segment of this connection: up to `len` payload bytes from `seq`.
+    /// Options (SACK blocks) take room from the payload, as they do from the MSS
+    /// (RFC 6691): fewer bytes go, and then no FIN. Returns the payload bytes sent.
     fn send_seg(
         &mut self,
         core: &mut Core,
@@ -167,7 +200,17 @@ impl<P: BufPool> Tcb<P> {
         len: u32,
         flags: Flags,
     ) -> Result<u32, ()> {
-        let hdr = self.header(core, ctx.mtu(), seq, flags);
+        let mut hdr = self.header(core, ctx.mtu(), seq, flags);
+        let mut len = len;
+        if len > 0 && !hdr.options.sack.is_empty() {
+            let room = u32::try_from(ctx.mtu())
+                .unwrap_or(u32::MAX)
+                .saturating_sub((IPV4_HEADER_LEN + hdr.emitted_len()) as u32);
+            if len > room {
+                hdr.flags = Flags(hdr.flags.0 & !Flags::FIN.0);
+                len = room;
+            }
+        }
         let payload = if len > 0 {
             Some((&mut self.sendq, seq, len))
         } else {
@@ -176,28 +219,25 @@ impl<P: BufPool> Tcb<P> {
         let n = emit(ctx, core, self.key, &hdr, payload)?;
         if flags.has(Flags::ACK) {
             self.ack_now = false;
+            self.ack_at_once = false;
             self.unacked_segs = 0;
             self.dl.delack = None;
         }
         Ok(n)
     }
 
-    /// Sends `len` bytes of data from `seq` (new or resent); updates SND.NXT/MAX, the
-    /// RTT timing and the retransmission timer. Returns the bytes sent.
-    fn send_data(
-        &mut self,
-        core: &mut Core,
-        ctx: &mut TxContext<'_, P>,
-        seq: Seq,
-        len: u32,
-        advance_nxt: bool,
-    ) -> u32 {
+    /// Sends `len` bytes of new data from SND.MAX (with our FIN after them if they are
+    /// the last and the application closed; `len` 0 sends the FIN alone): records
+    /// the segment, times it if nothing is timed, arms the timers. Returns the
+    /// sequence numbers sent (0: nothing went out).
+    fn send_new(&mut self, core: &mut Core, ctx: &mut TxContext<'_, P>, len: u32) -> u32 {
         let now = core.now;
+        let seq = self.snd_max;
         let data_end = self.sendq.end_seq();
         let end = seq.add(len);
-        let fin = self.app_closed && end == data_end && advance_nxt;
+        let fin = self.app_closed && end == data_end;
         let mut flags = Flags::ACK;
-        if end == data_end {
+        if end == data_end && len > 0 {
             flags = flags.with(Flags::PSH);
         }
         if fin {
@@ -206,22 +246,71 @@ impl<P: BufPool> Tcb<P> {
         let Ok(sent) = self.send_seg(core, ctx, seq, len, flags) else {
             return 0;
         };
-        if sent == 0 {
+        if sent == 0 && len > 0 {
             return 0;
         }
         let fin_sent = fin && sent == len;
-        if seq.lt(self.snd_max) {
-            self.retransmits += 1;
-            core.count(Counter::Retransmits);
-        } else if self.timing.is_none() {
+        let seg_end = seq.add(sent + u32::from(fin_sent));
+        if self.timing.is_none() {
             self.timing = Some((seq, now));
         }
-        if advance_nxt {
-            self.snd_nxt = seq.add(sent + u32::from(fin_sent));
-            self.snd_max = self.snd_max.max(self.snd_nxt);
+        self.rtxq.push(seq, seg_end, now, fin_sent);
+        self.snd_nxt = seg_end;
+        self.snd_max = seg_end;
+        self.arm_rto(core);
+        self.schedule_tlp(core);
+        seg_end.since(seq)
+    }
+
+    /// Sends the segment of retransmission-queue record `idx` again (its payload
+    /// from the send queue, its FIN). Returns the sequence numbers sent (0: nothing
+    /// went out).
+    fn retransmit(&mut self, core: &mut Core, ctx: &mut TxContext<'_, P>, idx: usize) -> u32 {
+        let Some(rec) = self.rtxq.get(idx).copied() else {
+            return 0;
+        };
+        let len = rec.data_len();
+        let mut flags = Flags::ACK;
+        if rec.start.add(len) == self.sendq.end_seq() && len > 0 {
+            flags = flags.with(Flags::PSH);
+        }
+        if rec.has_fin() {
+            flags = flags.with(Flags::FIN);
+        }
+        let Ok(sent) = self.send_seg(core, ctx, rec.start, len, flags) else {
+            return 0;
+        };
+        if sent == 0 && len > 0 {
+            return 0;
+        }
+        self.retransmits += 1;
+        core.count(Counter::Retransmits);
+        if let Some(u) = self.undo.as_mut() {
+            u.any = true;
+            if u.pending
+                .try_push((rec.start, rec.start.add(sent)))
+                .is_err()
+            {
+                u.overflow = true;
+            }
+        }
+        self.rtxq.retransmitted(idx, core.now);
+        if sent < len {
+            // The frame took only part of it (and dropped the FIN): the rest waits.
+            self.rtxq.split(idx, sent, core.cfg.inflight_segments);
+        }
+        // Karn: a retransmitted segment gives no RTT sample.
+        if self
+            .timing
+            .is_some_and(|(s, _)| s.in_range(rec.start, rec.end))
+        {
+            self.timing = None;
         }
         self.arm_rto(core);
-        sent
+        if self.recovery.is_some() && self.dl.tlp.is_none() {
+            self.schedule_tlp(core);
+        }
+        sent + u32::from(rec.has_fin() && sent == len)
     }
 
     /// Arms the retransmission timer if it is not running, and starts counting
@@ -236,6 +325,91 @@ impl<P: BufPool> Tcb<P> {
         }
     }
 
+    /// Whether a loss probe may be scheduled or sent: SACK on, data outstanding, no
+    /// probe outstanding (one per stall), and either RFC 8985 7.2's tail loss probe
+    /// (no recovery, nothing SACKed: RACK's timer covers holes below SACKed data) or
+    /// a probe during recovery (see [`Tcb::schedule_tlp`]).
+    pub(crate) fn tlp_allowed(&self, core: &Core) -> bool {
+        core.cfg.tlp
+            && self.sack_ok
+            && self.tlp.end.is_none()
+            && !self.rtxq.is_empty()
+            && self.state.is_synchronized()
+            && (self.recovery.is_some() || self.rtxq.sacked_bytes() == 0)
+    }
+
+    /// (Re)starts the probe timer after data went out or an ACK brought news: PTO
+    /// from now, never after the retransmission timer; stops it when no probe may go.
+    ///
+    /// During recovery too, which RFC 8985 does not do: when the window is full of
+    /// retransmissions and the last of them is lost (or every ACK after it), nothing
+    /// is delivered after it for RACK to notice, and only the retransmission timer
+    /// (200 ms or more, and the window down to one segment) would end the stall. One
+    /// probe (new data, or the highest segment not SACKed), sent regardless of the
+    /// window when no ACK came for a PTO, draws the SACK that lets RACK find the lost
+    /// retransmission. Its timeout counts the latest RTT (RACK's) as well as the
+    /// smoothed one. It costs one segment per stall, does not postpone the
+    /// retransmission timer (a peer that is gone still times out on schedule), and
+    /// no probe is scheduled that could not go before that timer.
+    pub(crate) fn schedule_tlp(&mut self, core: &Core) {
+        if !self.tlp_allowed(core) {
+            self.dl.tlp = None;
+            return;
+        }
+        // In recovery the latest RTT counts too: a path slower now than its smoothed
+        // history must not draw probes its ACKs were simply not yet due for. And no
+        // allowance for a delayed ACK of a lone segment: a receiver with a hole to
+        // fill acknowledges every segment at once (RFC 5681 4.2).
+        let pto = match self.recovery {
+            Some(_) => rack::pto(self.rtt.srtt().map(|s| s.max(self.rack.rtt())), false),
+            None if self.rtxq.len() == 1 => self.pto.saturating_add(rack::WC_DEL_ACK),
+            None => self.pto,
+        };
+        let mut at = core.now + pto;
+        if let Some(rto) = self.dl.rto {
+            if self.recovery.is_some() && at >= rto {
+                self.dl.tlp = None;
+                return;
+            }
+            at = at.min(rto);
+        }
+        self.dl.tlp = Some(at);
+    }
+
+    /// Sends the loss probe (RFC 8985 7.3): a segment of new data if the peer's
+    /// window takes one, else the highest segment not SACKed again; regardless of
+    /// the congestion window.
+    fn send_probe(&mut self, core: &mut Core, ctx: &mut TxContext<'_, P>) {
+        self.probe_owed = false;
+        if !self.tlp_allowed(core) {
+            return;
+        }
+        let retrans = if self.send_new_data(core, ctx, NewData::Probe) {
+            false
+        } else {
+            let Some(last) = (0..self.rtxq.len())
+                .rev()
+                .find(|&i| self.rtxq.get(i).is_some_and(|r| !r.is_sacked()))
+            else {
+                return;
+            };
+            if self.retransmit(core, ctx, last) == 0 {
+                return;
+            }
+            true
+        };
+        self.tlp = Tlp {
+            end: Some(self.snd_max),
+            retrans,
+        };
+        self.dl.tlp = None;
+        if self.recovery.is_some() {
+            core.count(Counter::RecoveryProbes);
+        } else {
+            core.count(Counter::TlpProbes);
+        }
+    }
+
     /// Sent data has waited for an acknowledgment since `since` (`None`: nothing
     /// waits); the user timeout's deadline follows.
     pub(crate) fn set_unacked_since(&mut self, core: &Core, since: Option<Instant>) {
@@ -243,52 +417,44 @@ impl<P: BufPool> Tcb<P> {
         self.dl.user = since.zip(core.cfg.user_timeout).map(|(s, limit)| s + limit);
     }
 
-    /// The next retransmission recovery calls for: `(seq, len)`.
-    fn next_retransmit(&self) -> Option<(Seq, u32)> {
-        let rec = self.recovery?;
+    /// Tries to send one segment of new data.
+    fn send_new_data(&mut self, core: &mut Core, ctx: &mut TxContext<'_, P>, why: NewData) -> bool {
         let data_end = self.sendq.end_seq();
-        let from = rec.next.max(self.snd_una);
-        let mss = u32::from(self.mss);
-        let (start, limit) = if self.sack_ok && !self.scoreboard.is_empty() {
-            let (hs, he) = self.scoreboard.next_hole(from)?;
-            (hs, he)
-        } else {
-            (from, rec.end.min(self.snd_max))
-        };
-        if !start.lt(limit) || !start.lt(data_end) {
-            return None;
-        }
-        let len = mss.min(limit.since(start)).min(data_end.since(start));
-        (len > 0).then_some((start, len))
-    }
-
-    /// Tries to send one segment of new data (or data being resent after a timeout);
-    /// `force` overrides sender silly-window avoidance (the persist timer's send).
-    fn send_new_data(&mut self, core: &mut Core, ctx: &mut TxContext<'_, P>, force: bool) -> bool {
-        let data_end = self.sendq.end_seq();
-        if !self.snd_nxt.lt(data_end) {
+        let nxt = self.snd_max;
+        if !nxt.lt(data_end) {
             return false;
         }
-        let unsent = data_end.since(self.snd_nxt);
+        if self.rtxq.len() >= core.cfg.inflight_segments {
+            core.count(Counter::RtxQueueFull);
+            return false;
+        }
+        let unsent = data_end.since(nxt);
         let edge = self.snd_una.add(self.snd_wnd);
-        let wnd_avail = if self.snd_nxt.lt(edge) {
-            edge.since(self.snd_nxt)
-        } else {
-            0
-        };
-        let cwnd_avail = self.cc.cwnd().saturating_sub(self.pipe());
+        let wnd_avail = if nxt.lt(edge) { edge.since(nxt) } else { 0 };
         let mss = u32::from(self.mss);
+        let cwnd_avail = if why == NewData::Probe {
+            u32::MAX
+        } else {
+            // Limited transmit (RFC 3042): without SACK, each of the first two
+            // duplicate ACKs lets one more segment out. (With SACK the pipe already
+            // leaves out what the peer SACKed.)
+            let limited = if !self.sack_ok && self.recovery.is_none() {
+                self.dupacks.min(2) * mss
+            } else {
+                0
+            };
+            (self.cc.cwnd() + limited).saturating_sub(self.pipe())
+        };
         let n = mss.min(unsent).min(wnd_avail).min(cwnd_avail);
         if n == 0 {
             return false;
         }
         // Sender SWS avoidance (RFC 9293 3.8.6.2.1), no Nagle: send a full segment,
         // or everything left, or at least half the largest window seen.
-        if n < mss.min(unsent) && n < self.max_snd_wnd / 2 && !force {
+        if n < mss.min(unsent) && n < self.max_snd_wnd / 2 && why == NewData::Normal {
             return false;
         }
-        let seq = self.snd_nxt;
-        self.send_data(core, ctx, seq, n, true) > 0
+        self.send_new(core, ctx, n) > 0
     }
 
     /// Sends what the connection has to send now. Returns false if the interface's
@@ -341,21 +507,29 @@ impl<P: BufPool> Tcb<P> {
                 core.count(Counter::TxDeferred);
                 return false;
             }
-            if let Some((s, len)) = self.next_retransmit() {
-                let first = self.recovery.is_some_and(|r| !r.first_sent);
-                if first || self.pipe() + len <= self.cc.cwnd() {
-                    let n = self.send_data(core, ctx, s, len, false);
-                    if let Some(r) = self.recovery.as_mut() {
-                        r.next = s.add(n.max(1));
-                        r.first_sent = true;
-                    }
-                    if n == 0 {
-                        break;
-                    }
-                    continue;
-                }
+            if self.probe_owed {
+                self.send_probe(core, ctx);
+                continue;
             }
-            if !self.send_new_data(core, ctx, false) {
+            // RFC 6675 NextSeg: segments deemed lost first, then new data; both
+            // within the congestion window, except the first retransmission of an
+            // episode.
+            if let Some(idx) = self.rtxq.next_lost() {
+                let len = self.rtxq.get(idx).map_or(1, |r| r.data_len().max(1));
+                let first = self.recovery.is_some_and(|r| !r.first_sent);
+                if !first && self.pipe() + len > self.cc.cwnd() {
+                    break;
+                }
+                let n = self.retransmit(core, ctx, idx);
+                if let Some(r) = self.recovery.as_mut() {
+                    r.first_sent = true;
+                }
+                if n == 0 {
+                    break;
+                }
+                continue;
+            }
+            if !self.send_new_data(core, ctx, NewData::Normal) {
                 break;
             }
         }
@@ -364,37 +538,35 @@ impl<P: BufPool> Tcb<P> {
             self.state,
             State::FinWait1 | State::Closing | State::LastAck
         );
-        if self.app_closed && fin_states && self.snd_nxt == self.fin_seq() {
+        if self.app_closed
+            && fin_states
+            && self.snd_max == self.fin_seq()
+            && self.rtxq.len() < core.cfg.inflight_segments
+        {
             if ctx.tx_room() == 0 {
                 return false;
             }
-            let seq = self.snd_nxt;
-            if self.snd_nxt.lt(self.snd_max) {
-                self.retransmits += 1;
-                core.count(Counter::Retransmits);
-            }
-            if self
-                .send_seg(core, ctx, seq, 0, Flags::FIN.with(Flags::ACK))
-                .is_ok()
-            {
-                self.snd_nxt = seq.add(1);
-                self.snd_max = self.snd_max.max(self.snd_nxt);
-                self.arm_rto(core);
-            }
+            self.send_new(core, ctx, 0);
         }
         if self.ack_now {
             if ctx.tx_room() == 0 {
                 return false;
             }
-            // SND.MAX, not SND.NXT: after a timeout rewound SND.NXT, the peer may
-            // hold data up to SND.MAX and would find an ACK at SND.NXT outside its
-            // window and ignore its acknowledgment field (both ends retransmitting
-            // to each other would then never learn of each other's progress).
-            let seq = self.snd_max;
-            let _ = self.send_seg(core, ctx, seq, 0, Flags::ACK);
+            self.send_ack(core, ctx);
         }
         self.update_persist(now, core.cfg.rto_max);
         true
+    }
+
+    /// Sends a pure ACK now if the transmit queue has room (else `output` will).
+    pub(crate) fn send_ack(&mut self, core: &mut Core, ctx: &mut TxContext<'_, P>) {
+        if ctx.tx_room() > 0 {
+            // SND.MAX: the peer may hold data up to it, and would find an ACK with
+            // an older sequence number outside its window and ignore its
+            // acknowledgment field.
+            let seq = self.snd_max;
+            let _ = self.send_seg(core, ctx, seq, 0, Flags::ACK);
+        }
     }
 
     /// Arms the persist timer when data waits but nothing is in flight to bring an
@@ -437,7 +609,7 @@ impl<P: BufPool> Tcb<P> {
             self.dl.persist = Some(now + self.persist_interval(core.cfg.rto_max));
             return true;
         }
-        if !self.send_new_data(core, ctx, true) {
+        if !self.send_new_data(core, ctx, NewData::Persist) {
             core.count(Counter::WindowProbes);
             let seq = self.snd_una.sub(1);
             let _ = self.send_seg(core, ctx, seq, 0, Flags::ACK);

@@ -13,14 +13,17 @@ use crate::core::Core;
 use crate::flow_table::FlowKey;
 use crate::ooo::OooQueue;
 use crate::options::{TcpOptions, MAX_WSCALE};
+use crate::rack::{pto, Rack, Tlp};
 use crate::recvq::RecvQueue;
 use crate::rtt::RttEstimator;
-use crate::sack::Scoreboard;
+use crate::rtxq::RtxQueue;
 use crate::sendq::SendQueue;
 use crate::seq::Seq;
 use crate::timers::{ConnTimer, Deadlines};
+use arrayvec::ArrayVec;
 use ix_nic::{BufPool, Instant};
 use std::net::SocketAddrV4;
+use std::time::Duration;
 
 /// Where a passive connection stands with the application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,17 +40,45 @@ pub(crate) enum Knock {
     Accepted,
 }
 
-/// Loss recovery in progress (fast retransmit / fast recovery).
+/// How a loss recovery episode began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecoveryKind {
+    /// Fast recovery: losses found by RACK or by duplicate ACKs (RFC 6675, RFC 6582);
+    /// the window was halved once.
+    Fast,
+    /// After a retransmission timeout: everything not SACKed is resent in slow start
+    /// (RFC 5681 3.1, RFC 6675 5.1); no fast recovery until it ends.
+    Timeout,
+}
+
+/// Loss recovery in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Recovery {
-    /// RFC 6582's "recover": recovery ends when this is acknowledged.
+    pub kind: RecoveryKind,
+    /// RFC 6582's "recover" (RFC 6675's RecoveryPoint): the episode ends when this
+    /// is acknowledged.
     pub recover: Seq,
-    /// Next sequence to consider retransmitting (everything below was resent).
-    pub next: Seq,
-    /// Without SACK: retransmit up to here (one segment per partial ACK).
-    pub end: Seq,
     /// Whether the first retransmission (sent regardless of the window) went out.
     pub first_sent: bool,
+}
+
+/// Retransmissions of one episode remembered for undo; an episode with more is
+/// not undone (reordering makes one or two spurious retransmissions, not dozens).
+pub(crate) const UNDO_RANGES: usize = 8;
+
+/// What it takes to undo a window reduction found unneeded (RFC 3708: a D-SACK for
+/// every retransmission of the episode means nothing was lost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Undo {
+    /// The episode's retransmissions not yet reported duplicate. A D-SACK must
+    /// name one of them: a segment the network duplicated draws one too.
+    pub pending: ArrayVec<(Seq, Seq), UNDO_RANGES>,
+    /// Some retransmission was not remembered (too many): no undo.
+    pub overflow: bool,
+    /// Whether anything was retransmitted at all.
+    pub any: bool,
+    /// The window before the reduction.
+    pub prior: NewReno,
 }
 
 /// One connection's state.
@@ -117,14 +148,31 @@ pub(crate) struct Tcb<P: BufPool> {
     /// Consecutive timeouts without progress.
     pub retries: u32,
     pub cc: NewReno,
-    pub scoreboard: Scoreboard,
+    /// Every segment sent and not acknowledged: SACK marks, losses, send times.
+    pub rtxq: RtxQueue,
+    pub rack: Rack,
+    pub tlp: Tlp,
+    /// The probe timeout from SRTT (RFC 8985 7.2, without the delayed-ACK
+    /// allowance), kept current as SRTT changes.
+    pub pto: Duration,
+    /// The tail loss probe timer fired: the next output sends the probe.
+    pub probe_owed: bool,
     pub dupacks: u32,
     pub recovery: Option<Recovery>,
     pub retransmits: u64,
+    /// D-SACKs received: past `retransmits`, the network duplicated segments.
+    pub dsacks: u64,
+    /// The last fast recovery's reduction, while it may still be undone.
+    pub undo: Option<Undo>,
 
     // ACK generation.
     pub ack_now: bool,
     pub unacked_segs: u32,
+    /// The ACK owed goes at once, not at the end of the burst (out-of-order or
+    /// duplicate data, a filled gap).
+    pub ack_at_once: bool,
+    /// A duplicate segment arrived: the next ACK reports it first (D-SACK, RFC 2883).
+    pub dsack: Option<(Seq, Seq)>,
 
     // Timers.
     pub dl: Deadlines,
@@ -152,6 +200,7 @@ impl<P: BufPool> Tcb<P> {
         let pieces = cfg.send_pieces.min(4);
         let segs = cfg.recv_segments.min(4);
         let ooo = cfg.ooo_segments.min(2);
+        let inflight = cfg.inflight_segments.min(16);
         Tcb {
             slot,
             gen: 0,
@@ -193,12 +242,20 @@ impl<P: BufPool> Tcb<P> {
             timing: None,
             retries: 0,
             cc: NewReno::new(cfg.mss, cfg.initial_window),
-            scoreboard: Scoreboard::new(),
+            rtxq: RtxQueue::with_capacity(inflight),
+            rack: Rack::new(),
+            tlp: Tlp::default(),
+            pto: pto(None, false),
+            probe_owed: false,
             dupacks: 0,
             recovery: None,
             retransmits: 0,
+            dsacks: 0,
+            undo: None,
             ack_now: false,
             unacked_segs: 0,
+            ack_at_once: false,
+            dsack: None,
             dl: Deadlines::default(),
             timer: ConnTimer::default(),
             last_rx: Instant::ZERO,
@@ -256,12 +313,20 @@ impl<P: BufPool> Tcb<P> {
         self.timing = None;
         self.retries = 0;
         self.cc = NewReno::new(cfg.mss, cfg.initial_window);
-        self.scoreboard.clear();
+        self.rtxq.clear();
+        self.rack = Rack::new();
+        self.tlp = Tlp::default();
+        self.pto = pto(None, false);
+        self.probe_owed = false;
         self.dupacks = 0;
         self.recovery = None;
         self.retransmits = 0;
+        self.dsacks = 0;
+        self.undo = None;
         self.ack_now = false;
         self.unacked_segs = 0;
+        self.ack_at_once = false;
+        self.dsack = None;
         self.dl = Deadlines::default();
         self.last_rx = core.now;
         self.unacked_since = None;
@@ -298,7 +363,9 @@ impl<P: BufPool> Tcb<P> {
         self.sendq.reset(end);
         self.ooo.clear();
         self.sync_ooo(core);
+        self.rtxq.clear();
         self.recovery = None;
+        self.probe_owed = false;
         self.state = State::Closed;
         self.dead = Some(reason);
     }
@@ -357,29 +424,15 @@ impl<P: BufPool> Tcb<P> {
         self.cc = NewReno::new(self.mss, cfg.initial_window);
     }
 
-    /// Bytes in flight as the window checks see them (after a timeout, what is being
-    /// resent from SND.UNA).
-    pub fn flight(&self) -> u32 {
-        self.snd_nxt
-            .since(self.snd_una)
-            .min(self.snd_max.since(self.snd_una))
-    }
-
     /// Bytes sent and not acknowledged, whatever their fate.
     pub fn outstanding(&self) -> u32 {
         self.snd_max.since(self.snd_una)
     }
 
-    /// RFC 6675's pipe: in recovery with SACK, outstanding bytes less those SACKed
-    /// and those in holes not yet retransmitted; otherwise the flight.
+    /// RFC 6675's pipe, the bytes in the network: sent and not acknowledged, less
+    /// what the peer SACKed and what is deemed lost, plus retransmissions in flight.
     pub fn pipe(&self) -> u32 {
-        match self.recovery {
-            Some(r) if self.sack_ok => self
-                .outstanding()
-                .saturating_sub(self.scoreboard.sacked_bytes())
-                .saturating_sub(self.scoreboard.hole_bytes_from(r.next.max(self.snd_una))),
-            _ => self.flight(),
-        }
+        self.rtxq.pipe()
     }
 
     /// The sequence number of our FIN (valid once the application closed).

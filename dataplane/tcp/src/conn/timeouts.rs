@@ -1,11 +1,13 @@
 //! What a connection does when one of its deadlines passes: retransmission timeout
-//! (RFC 6298 5.4-5.7, with give-up after SYN retries, R2 or the user timeout),
-//! delayed ACK, persist, keepalive, and the FIN_WAIT_2 bound.
+//! (RFC 6298 5.4-5.7, with give-up after SYN retries, R2 or the user timeout), the
+//! tail loss probe and RACK's reordering timer (RFC 8985), delayed ACK, persist,
+//! keepalive, and the FIN_WAIT_2 bound.
 
 use crate::api::{CloseReason, State};
-use crate::conn::tcb::Tcb;
+use crate::conn::tcb::{Recovery, RecoveryKind, Tcb};
 use crate::conn::Outcome;
 use crate::core::Core;
+use crate::rack::Tlp;
 use crate::stats::Counter;
 use ix_net::TxContext;
 use ix_nic::BufPool;
@@ -27,6 +29,25 @@ impl<P: BufPool> Tcb<P> {
             if self.user_timed_out(core) {
                 return Outcome::Dead(CloseReason::Timeout, true);
             }
+        }
+        if due(self.dl.tlp) {
+            self.dl.tlp = None;
+            if self.tlp_allowed(core) {
+                // The probe goes with the next output; after a tail loss probe the
+                // retransmission timer restarts (RFC 8985 7.3), after a probe during
+                // recovery it keeps its deadline.
+                self.probe_owed = true;
+                if self.recovery.is_none() {
+                    self.dl.rto = Some(now + self.rtt.rto());
+                }
+                core.txq.push(self.slot);
+            }
+        }
+        if due(self.dl.reo) {
+            self.dl.reo = None;
+            core.count(Counter::RackTimeouts);
+            self.rack_detect(core);
+            core.txq.push(self.slot);
         }
         if due(self.dl.rto) {
             let o = self.rto_fire(core);
@@ -77,15 +98,36 @@ impl<P: BufPool> Tcb<P> {
             return Outcome::Dead(CloseReason::Timeout, false);
         }
         core.count(Counter::RtoFired);
-        self.cc.on_rto(self.outstanding());
-        self.recovery = None;
+        // RFC 5681 3.1: ssthresh from the flight at the first timeout, held for the
+        // later ones of the same data; one segment in flight either way.
+        if self.retries == 1 {
+            self.cc.on_rto(self.outstanding());
+        } else {
+            self.cc.on_repeated_rto();
+        }
         self.dupacks = 0;
-        // RFC 2018 8: after a timeout the receiver may have reneged on SACKed data.
-        self.scoreboard.clear();
+        self.undo = None;
         self.rtt.back_off();
         self.timing = None;
-        // Go back: resend from the first unacknowledged byte (or the SYN).
-        self.snd_nxt = self.snd_una;
+        self.tlp = Tlp::default();
+        self.probe_owed = false;
+        self.dl.tlp = None;
+        self.dl.reo = None;
+        if self.state.is_synchronized() {
+            // Everything not SACKed is resent in slow start, lowest first. The SACK
+            // marks stay (RFC 6675 5.1; a reneging peer is noticed when it
+            // acknowledges up to SACKed data), so SACKed segments are not resent.
+            self.rtxq.mark_all_lost();
+            self.recovery = Some(Recovery {
+                kind: RecoveryKind::Timeout,
+                recover: self.snd_max,
+                first_sent: false,
+            });
+        } else {
+            // Go back: resend the SYN (or SYN-ACK).
+            self.recovery = None;
+            self.snd_nxt = self.snd_una;
+        }
         self.dl.rto = Some(now + self.rtt.rto());
         core.txq.push(self.slot);
         Outcome::None
