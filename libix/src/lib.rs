@@ -107,6 +107,7 @@ pub mod event;
 pub mod handler;
 pub mod id;
 pub mod kernel;
+pub mod timers;
 pub mod transport;
 
 pub use call::{Call, CallQueue, Calls};
@@ -116,4 +117,5 @@ pub use event::{Event, EventBatch};
 pub use handler::Handler;
 pub use id::{ConnId, TimerId};
 pub use kernel::{KernelConfig, KernelRuntime, KernelThread, KernelTransport, StopHandle};
+pub use timers::AppTimers;
 pub use transport::{step, Transport};

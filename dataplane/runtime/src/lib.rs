@@ -71,7 +71,6 @@ pub mod linked;
 pub mod meter;
 pub mod stats;
 pub mod thread;
-pub mod timers;
 pub mod toeplitz;
 
 pub use config::{IdlePolicy, PanicPolicy, RuntimeConfig};

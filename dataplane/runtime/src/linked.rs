@@ -6,10 +6,10 @@ use crate::conns::{lib_id, ConnMap};
 use crate::error::RuntimeError;
 use crate::flow_group::FlowGroups;
 use crate::meter::{MeteredNic, NicMeter};
-use crate::timers::AppTimers;
 use ix_net::{Interface, PollReport};
 use ix_nic::{Clock, Instant, Nic};
 use ix_tcp::{State, TcpConfig, TcpEngine, TcpError, TcpEvent};
+use libix::AppTimers;
 use libix::{Call, CallError, CallQueue, CloseReason, Completion, ConnId, Event, EventBatch};
 use std::net::SocketAddrV4;
 

@@ -1,100 +1,9 @@
-//! Timers of the kernel transport: the application's (libix [`TimerId`]s over one
-//! `ix-timer` wheel, in a fixed slab) and the connections' FIN timeouts (a second
-//! wheel, one timer per connection at most). Arming never allocates; a full table
-//! refuses.
+//! Per-connection FIN timeouts of the kernel transport (one `ix-timer` wheel, one
+//! timer per connection at most). Application timers are [`crate::timers::AppTimers`].
 
-use crate::error::CallError;
-use crate::id::TimerId;
 use ix_nic::Instant;
 use ix_timer::TimerWheel;
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Entry {
-    gen: u32,
-    armed: Option<ix_timer::TimerId>,
-    token: u64,
-}
-
-/// The application's timers.
-#[derive(Debug)]
-pub(crate) struct AppTimers {
-    wheel: TimerWheel<u32>,
-    slots: Vec<Entry>,
-    free: Vec<u32>,
-}
-
-impl AppTimers {
-    /// Room for `n` armed timers at resolution `tick`, time starting at `now`.
-    pub(crate) fn new(n: usize, tick: Duration, now: Instant) -> Self {
-        AppTimers {
-            wheel: TimerWheel::new(n, tick, now),
-            slots: vec![Entry::default(); n],
-            free: (0..n as u32).rev().collect(),
-        }
-    }
-
-    /// Arms a timer firing at `deadline` with `token`.
-    pub(crate) fn arm(&mut self, token: u64, deadline: Instant) -> Result<TimerId, CallError> {
-        let slot = self.free.pop().ok_or(CallError::TooManyTimers)?;
-        let Some(e) = self.slots.get_mut(slot as usize) else {
-            return Err(CallError::TooManyTimers);
-        };
-        match self.wheel.arm(deadline, slot) {
-            Ok(id) => {
-                e.armed = Some(id);
-                e.token = token;
-                Ok(TimerId::new(slot, e.gen))
-            }
-            Err(_) => {
-                self.free.push(slot);
-                Err(CallError::TooManyTimers)
-            }
-        }
-    }
-
-    /// Disarms `id`; `NoSuchTimer` if it fired or was cancelled already.
-    pub(crate) fn cancel(&mut self, id: TimerId) -> Result<(), CallError> {
-        let e = self
-            .slots
-            .get_mut(id.index())
-            .filter(|e| e.gen == id.generation())
-            .ok_or(CallError::NoSuchTimer)?;
-        let armed = e.armed.take().ok_or(CallError::NoSuchTimer)?;
-        self.wheel.cancel(armed);
-        e.gen = e.gen.wrapping_add(1);
-        self.free.push(id.index() as u32);
-        Ok(())
-    }
-
-    /// The next timer due at `now`, with its token (it is disarmed).
-    pub(crate) fn poll(&mut self, now: Instant) -> Option<(TimerId, u64)> {
-        loop {
-            let (wid, slot) = self.wheel.poll(now)?;
-            let Some(e) = self.slots.get_mut(slot as usize) else {
-                continue;
-            };
-            if e.armed != Some(wid) {
-                continue;
-            }
-            e.armed = None;
-            let id = TimerId::new(slot, e.gen);
-            e.gen = e.gen.wrapping_add(1);
-            self.free.push(slot);
-            return Some((id, e.token));
-        }
-    }
-
-    /// When the next timer may be due (a lower bound), if any is armed.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.wheel.next_deadline()
-    }
-
-    /// Timers armed now.
-    pub(crate) fn armed(&self) -> usize {
-        self.slots.len() - self.free.len()
-    }
-}
 
 /// Per-connection FIN timeouts: the slot index (and generation) of a connection that
 /// closed its side, due when the peer has not closed its own by then.
@@ -140,25 +49,6 @@ impl FinTimers {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fire_cancel_and_refuse_stale_ids() {
-        let mut t = AppTimers::new(2, Duration::from_micros(100), Instant::ZERO);
-        let a = t.arm(7, Instant::from_millis(1)).unwrap();
-        let b = t.arm(8, Instant::from_millis(2)).unwrap();
-        assert_eq!(
-            t.arm(9, Instant::from_millis(3)),
-            Err(CallError::TooManyTimers)
-        );
-        assert!(t.next_deadline().is_some());
-        t.cancel(b).unwrap();
-        assert_eq!(t.cancel(b), Err(CallError::NoSuchTimer));
-        assert_eq!(t.poll(Instant::from_millis(5)), Some((a, 7)));
-        assert_eq!(t.poll(Instant::from_millis(5)), None);
-        assert_eq!(t.cancel(a), Err(CallError::NoSuchTimer));
-        assert_eq!(t.armed(), 0);
-        assert_eq!(t.next_deadline(), None);
-    }
 
     #[test]
     fn fin_timeouts_fire_once_unless_cancelled() {

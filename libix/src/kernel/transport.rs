@@ -7,12 +7,13 @@ use super::error::{
     close_reason, connect_error, interrupted, listen_error, would_block, KernelError,
 };
 use super::stats::KernelStats;
-use super::timers::{AppTimers, FinTimers};
+use super::timers::FinTimers;
 use crate::call::{Call, CallQueue};
 use crate::completion::Completion;
 use crate::error::{CallError, CloseReason};
 use crate::event::{Event, EventBatch};
 use crate::id::ConnId;
+use crate::timers::AppTimers;
 use crate::transport::Transport;
 use arrayvec::ArrayVec;
 use core::ops::Range;

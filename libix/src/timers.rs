@@ -1,9 +1,11 @@
-//! Application timers: libix [`TimerId`]s over one `ix-timer` wheel, in a slab of
-//! fixed size (arming never allocates; a full table refuses).
+//! Application timers, shared by every transport: libix [`TimerId`]s over one
+//! `ix-timer` wheel, in a slab of fixed size (arming never allocates; a full table
+//! refuses).
 
+use crate::error::CallError;
+use crate::id::TimerId;
 use ix_nic::Instant;
 use ix_timer::TimerWheel;
-use libix::{CallError, TimerId};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -13,7 +15,7 @@ struct Entry {
     token: u64,
 }
 
-/// The elastic thread's application timers.
+/// The application's timers (one table per elastic or kernel thread).
 #[derive(Debug)]
 pub struct AppTimers {
     wheel: TimerWheel<u32>,
@@ -82,6 +84,11 @@ impl AppTimers {
         }
     }
 
+    /// When the next timer may be due (a lower bound), if any is armed.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.wheel.next_deadline()
+    }
+
     /// Timers armed now.
     pub fn armed(&self) -> usize {
         self.slots.len() - self.free.len()
@@ -101,11 +108,13 @@ mod tests {
             t.arm(9, Instant::from_millis(3)),
             Err(CallError::TooManyTimers)
         );
+        assert!(t.next_deadline().is_some());
         t.cancel(b).unwrap();
         assert_eq!(t.cancel(b), Err(CallError::NoSuchTimer));
         assert_eq!(t.poll(Instant::from_millis(5)), Some((a, 7)));
         assert_eq!(t.poll(Instant::from_millis(5)), None);
         assert_eq!(t.cancel(a), Err(CallError::NoSuchTimer));
         assert_eq!(t.armed(), 0);
+        assert_eq!(t.next_deadline(), None);
     }
 }
