@@ -17,7 +17,7 @@ pub mod app;
 pub mod client;
 pub mod nic;
 pub mod pattern;
-pub mod tap;
-pub mod vhost;
 
 pub use app::{AppStats, EchoIx, Services};
+/// Port setup lives in ix-instance; re-exported for the binaries and tests here.
+pub use ix_instance::{tap, vhost};

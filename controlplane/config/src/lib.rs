@@ -1,0 +1,3 @@
+//! ix-config: the control plane's TOML configuration, parsed and validated.
+
+#![forbid(unsafe_code)]
