@@ -7,5 +7,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod agent_proto;
+pub mod spec;
 pub mod tap;
 pub mod vhost;
