@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod agent_proto;
+pub mod eal_settings;
 pub mod spec;
 pub mod tap;
 pub mod vhost;

@@ -2,6 +2,7 @@
 //! `ix-pingd` does): the namespace is entered before EAL init, since the tap PMD
 //! creates its kernel interface in the namespace of the thread that probes it.
 
+use crate::eal_settings::EalSettings;
 use anyhow::{bail, Context, Result};
 use ix_dpdk::nic::{DpdkNic, DpdkPool};
 use ix_dpdk::{Eal, EalArgs, Port, PortConfig};
@@ -22,8 +23,11 @@ pub struct TapOptions {
     pub host_addr: (Ipv4Addr, u8),
     /// The core the EAL's main thread (and so the elastic thread) is pinned to.
     pub core: u32,
-    /// EAL memory in MiB (no hugepages).
-    pub memory_mb: u32,
+    /// Queue pairs, one per elastic thread (more than one needs the runtime's
+    /// deterministic tap steering).
+    pub queues: u16,
+    /// EAL memory, file prefix, extra arguments.
+    pub eal: EalSettings,
     /// Direct mbufs in the pool (as many indirect ones again).
     pub mbufs: u32,
 }
@@ -69,10 +73,16 @@ impl TapPort {
             ns.enter_current_thread()?;
             Some(ns)
         };
-        let eal_args = EalArgs::new("ix-run")
-            .no_huge(opts.memory_mb)
+        if opts.queues != 1 {
+            bail!(
+                "a tap port with {} queue pairs: only 1 is supported yet",
+                opts.queues
+            );
+        }
+        let eal_args = opts
+            .eal
+            .apply(EalArgs::new("ix-run"), "ix-run")
             .no_pci()
-            .unique_file_prefix("ix-run")
             .lcores(&opts.core.to_string())
             .vdev(&format!("net_tap0,iface={}", opts.iface))
             .build()?;

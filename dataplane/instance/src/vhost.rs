@@ -15,6 +15,7 @@
 //! - a stale socket file (left by a killed vhost process) is deleted before the
 //!   vhost side starts, and the vhost side removes its socket when dropped.
 
+use crate::eal_settings::EalSettings;
 use anyhow::{bail, Context, Result};
 use ix_dpdk::nic::{DpdkNic, DpdkPool};
 use ix_dpdk::{Eal, EalArgs, Port, PortConfig};
@@ -65,8 +66,9 @@ pub struct PairOptions {
     pub socket: PathBuf,
     /// The core the EAL's main thread (and so the elastic thread) is pinned to.
     pub core: u32,
-    /// EAL memory in MiB (no hugepages; the vhost side maps all of the virtio side's).
-    pub memory_mb: u32,
+    /// EAL memory, file prefix, extra arguments (the vhost side maps all of the
+    /// virtio side's memory).
+    pub eal: EalSettings,
     /// Direct mbufs in the pool (as many indirect ones again).
     pub mbufs: u32,
     /// The virtio side's MAC address (`None`: the driver picks a random one). The
@@ -168,10 +170,10 @@ impl PairPort {
             PairKind::Vhost => "ix-run-vhost",
             PairKind::Virtio => "ix-run-virtio",
         };
-        let eal_args = EalArgs::new("ix-run")
-            .no_huge(opts.memory_mb)
+        let eal_args = opts
+            .eal
+            .apply(EalArgs::new("ix-run"), base)
             .no_pci()
-            .unique_file_prefix(base)
             .lcores(&opts.core.to_string())
             .log_level("notice")
             .vdev(&opts.kind.vdev(socket, opts.mac))

@@ -32,6 +32,7 @@ use echo_ix::vhost::{format_mac, parse_mac, PairKind, PairOptions, PairPort};
 use echo_ix::{EchoIx, Services};
 use ix_dpdk::nic::{DpdkNic, DpdkPool};
 use ix_fault::{FaultPlan, FaultyNic};
+use ix_instance::eal_settings::EalSettings;
 use ix_nic::{MonotonicClock, Nic};
 use ix_runtime::{
     control_channel, Control, ElasticThread, IdlePolicy, Parts, RuntimeConfig, Snapshot,
@@ -393,7 +394,11 @@ fn main() -> Result<ExitCode> {
                 netns: args.netns.clone(),
                 host_addr,
                 core: args.core,
-                memory_mb: args.memory_mb.unwrap_or(512),
+                queues: 1,
+                eal: EalSettings {
+                    memory_mb: args.memory_mb.unwrap_or(512),
+                    ..EalSettings::default()
+                },
                 mbufs: args.mbufs,
             })?;
             let ns = tap.netns().unwrap_or("").to_owned();
@@ -422,7 +427,10 @@ fn main() -> Result<ExitCode> {
                 kind,
                 socket: socket.clone(),
                 core: args.core,
-                memory_mb: args.memory_mb.unwrap_or(256),
+                eal: EalSettings {
+                    memory_mb: args.memory_mb.unwrap_or(256),
+                    ..EalSettings::default()
+                },
                 mbufs: args.mbufs,
                 mac,
                 socket_wait: Duration::from_secs(args.socket_wait_secs),
