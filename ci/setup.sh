@@ -11,6 +11,9 @@ packages=(
     nftables                 # kernel-side packet drop in impaired-link tests (no netem here)
     tcpdump                  # reads the pcapng files ixctl capture writes
     ethtool
+    memcached                # the reference server (loadgen e2e, behaviour checks)
+    libmemcached-tools       # memccapable, memcaslap: real clients against memcached-ix
+    python3-pip
 )
 
 missing=()
@@ -33,6 +36,14 @@ fi
 for component in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
 done
+
+# Python memcached clients for memcached-ix's scripted checks, into the python3 on
+# PATH (pinned; pip is told it may touch a system Python).
+if ! python3 -c "import pymemcache, bmemcached" >/dev/null 2>&1; then
+    echo "ci/setup.sh: installing pymemcache and python-binary-memcached" >&2
+    python3 -m pip install -q --break-system-packages "pymemcache==4.0.0" "python-binary-memcached==0.31.4" 2>/dev/null ||
+        python3 -m pip install -q "pymemcache==4.0.0" "python-binary-memcached==0.31.4"
+fi
 
 pkg-config --atleast-version=22.11 libdpdk || {
     echo "ci/setup.sh: libdpdk >= 22.11 not found by pkg-config" >&2
