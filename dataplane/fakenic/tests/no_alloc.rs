@@ -1,6 +1,6 @@
-//! The steady-state frame path allocates nothing: a counting global allocator watches
-//! a link carrying frames both ways (with and without attached payload) and a
-//! standalone NIC receiving injected frames and transmitting.
+//! The steady-state frame path allocates nothing: the allocation-counter crate's
+//! counting global allocator watches a link carrying frames both ways (with and without
+//! attached payload) and a standalone NIC receiving injected frames and transmitting.
 //!
 //! This file is its own test binary, so the allocator affects nothing else; counts
 //! are per thread, so the test harness's own threads do not disturb them.
@@ -8,52 +8,6 @@
 use ix_fakenic::{FakeLink, FakeNic};
 use ix_nic::heap::{HeapFrame, HeapPool, HeapShared};
 use ix_nic::{Batch, BufPool, Nic, RxBuf, SharedBuf, TxFrame};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    // try_with: never panic inside the allocator, even during thread teardown.
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-
-fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
-}
-
-// SAFETY: defers every operation to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 fn frame(pool: &HeapPool, payload: Option<&HeapShared>) -> HeapFrame {
     let mut f = pool.alloc_frame().unwrap();
@@ -99,15 +53,17 @@ fn steady_state_allocates_nothing() {
     round(&mut a, &mut b, &mut solo); // warm up: first use of everything
 
     // The counter works: a deliberate allocation is seen.
-    let probe = allocs();
-    drop(std::hint::black_box(Vec::<u8>::with_capacity(16)));
-    assert_eq!(allocs() - probe, 1);
+    let probe = allocation_counter::measure(|| {
+        drop(std::hint::black_box(Vec::<u8>::with_capacity(16)));
+    });
+    assert_eq!(probe.count_total, 1);
 
-    let before = allocs();
-    for _ in 0..500 {
-        round(&mut a, &mut b, &mut solo);
-    }
-    assert_eq!(allocs() - before, 0, "heap allocations on the frame path");
+    let steady = allocation_counter::measure(|| {
+        for _ in 0..500 {
+            round(&mut a, &mut b, &mut solo);
+        }
+    });
+    assert_eq!(steady.count_total, 0, "heap allocations on the frame path");
     assert_eq!(
         solo.sent_len(),
         501,

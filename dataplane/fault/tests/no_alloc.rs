@@ -1,5 +1,6 @@
-//! The injector allocates nothing per frame: a counting global allocator watches a
-//! FaultyNic with every fault turned on, in both directions, over a FakeLink.
+//! The injector allocates nothing per frame: the allocation-counter crate's counting
+//! global allocator watches a FaultyNic with every fault turned on, in both directions,
+//! over a FakeLink.
 //!
 //! This file is its own test binary, so the allocator affects nothing else; counts
 //! are per thread, so the test harness's own threads do not disturb them.
@@ -7,53 +8,7 @@
 use ix_fakenic::{FakeLink, FakeNic};
 use ix_fault::{FaultConfig, FaultPlan, FaultyNic};
 use ix_nic::{Batch, BufPool, Nic, TxFrame, VirtualClock};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
-
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    // try_with: never panic inside the allocator, even during thread teardown.
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-
-fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
-}
-
-// SAFETY: defers every operation to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 /// Sends one full burst from `from`, as far as it takes it.
 fn send(from: &mut impl Nic<Pool = ix_nic::heap::HeapPool>) {
@@ -112,18 +67,19 @@ fn every_fault_on_allocates_nothing_per_frame() {
     }
 
     // The counter works: a deliberate allocation is seen.
-    let probe = allocs();
-    drop(std::hint::black_box(Vec::<u8>::with_capacity(16)));
-    assert_eq!(allocs() - probe, 1);
+    let probe = allocation_counter::measure(|| {
+        drop(std::hint::black_box(Vec::<u8>::with_capacity(16)));
+    });
+    assert_eq!(probe.count_total, 1);
 
-    let before = allocs();
     let mut delivered = 0;
-    for _ in 0..1000 {
-        delivered += round(&mut a, &mut b);
-    }
+    let steady = allocation_counter::measure(|| {
+        for _ in 0..1000 {
+            delivered += round(&mut a, &mut b);
+        }
+    });
     assert_eq!(
-        allocs() - before,
-        0,
+        steady.count_total, 0,
         "heap allocations on the injector's path"
     );
     assert!(delivered > 1000 * 64, "traffic flowed: {delivered}");

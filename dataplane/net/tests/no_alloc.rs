@@ -1,5 +1,6 @@
-//! The steady-state path allocates nothing: a counting global allocator watches two
-//! interfaces over a FakeLink exchanging pings and UDP once ARP has resolved.
+//! The steady-state path allocates nothing: the allocation-counter crate's counting
+//! global allocator watches two interfaces over a FakeLink exchanging pings and UDP
+//! once ARP has resolved.
 //!
 //! This file is its own test binary, so the allocator affects nothing else; counts
 //! are per thread, so the test harness's own threads do not disturb them.
@@ -10,53 +11,7 @@ use ix_net::stats::Event;
 use ix_net::{Config, Interface, Sent, Transport, TxContext};
 use ix_nic::heap::{HeapPool, HeapRx};
 use ix_nic::{Nic, RxSeg, VirtualClock};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::{Ipv4Addr, SocketAddrV4};
-
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    // try_with: never panic inside the allocator, even during thread teardown.
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-
-fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
-}
-
-// SAFETY: defers every operation to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const B: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
@@ -133,15 +88,17 @@ fn steady_state_allocates_nothing() {
     let replies_before = pinger.replies;
 
     // The counter works: a deliberate allocation is seen.
-    let probe = allocs();
-    drop(std::hint::black_box(Vec::<u8>::with_capacity(16)));
-    assert_eq!(allocs() - probe, 1);
+    let probe = allocation_counter::measure(|| {
+        drop(std::hint::black_box(Vec::<u8>::with_capacity(16)));
+    });
+    assert_eq!(probe.count_total, 1);
 
-    let before = allocs();
-    for _ in 0..1000 {
-        round(&mut a, &mut b, &mut pinger);
-    }
-    let during = allocs() - before;
+    let during = allocation_counter::measure(|| {
+        for _ in 0..1000 {
+            round(&mut a, &mut b, &mut pinger);
+        }
+    })
+    .count_total;
 
     assert_eq!(during, 0, "heap allocations on the steady-state path");
     assert!(

@@ -1,45 +1,10 @@
 //! After `new`, nothing the wheel does allocates: arm, cancel, reset, advance and poll,
-//! across every level, long idle gaps, past deadlines and a full wheel. Counted by a
-//! global allocator, per thread, so the test harness's own threads do not interfere.
+//! across every level, long idle gaps, past deadlines and a full wheel. Counted by the
+//! allocation-counter crate's global allocator, per thread, so the test harness's own threads do not interfere.
 
 use ix_nic::Instant;
 use ix_timer::{TimerError, TimerId, TimerWheel};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
-
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-#[allow(unsafe_code)] // GlobalAlloc is an unsafe trait; this only counts and forwards.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` above, i.e. from `System`, with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: as for `dealloc`; the new size is the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
-}
 
 /// A tiny deterministic generator, so the workload itself allocates nothing.
 struct Lcg(u64);
@@ -64,62 +29,61 @@ fn steady_state_does_not_allocate() {
     let mut fired = 0u64;
 
     // The counter itself works.
-    let probe = allocs();
-    drop(std::hint::black_box(vec![0u8; 16]));
-    assert_eq!(allocs(), probe + 1);
+    let probe = allocation_counter::measure(|| drop(std::hint::black_box(vec![0u8; 16])));
+    assert_eq!(probe.count_total, 1);
 
-    let before = allocs();
-    for round in 0..200u64 {
-        for _ in 0..200 {
-            let slot = (rng.next() as usize) % CAP;
-            // Deadlines from the past to far beyond any level's span.
-            let ahead = match rng.next() % 8 {
-                0 => 0,
-                1 => rng.next() % 5,
-                2..=4 => rng.next() % 300,
-                5 => rng.next() % 100_000,
-                6 => rng.next() << 20,
-                _ => u64::MAX / 1_000_000 - now,
-            };
-            let deadline =
-                Instant::from_millis(now.saturating_add(ahead).min(u64::MAX / 1_000_000));
-            match ids[slot].take() {
-                Some(id) if rng.next().is_multiple_of(3) => {
-                    let _ = w.cancel(id);
+    let steady = allocation_counter::measure(|| {
+        for round in 0..200u64 {
+            for _ in 0..200 {
+                let slot = (rng.next() as usize) % CAP;
+                // Deadlines from the past to far beyond any level's span.
+                let ahead = match rng.next() % 8 {
+                    0 => 0,
+                    1 => rng.next() % 5,
+                    2..=4 => rng.next() % 300,
+                    5 => rng.next() % 100_000,
+                    6 => rng.next() << 20,
+                    _ => u64::MAX / 1_000_000 - now,
+                };
+                let deadline =
+                    Instant::from_millis(now.saturating_add(ahead).min(u64::MAX / 1_000_000));
+                match ids[slot].take() {
+                    Some(id) if rng.next().is_multiple_of(3) => {
+                        let _ = w.cancel(id);
+                    }
+                    Some(id) => ids[slot] = w.reset(id, deadline).ok(),
+                    None => match w.arm(deadline, slot) {
+                        Ok(id) => ids[slot] = Some(id),
+                        Err(TimerError::Full) => {}
+                        Err(e) => panic!("arm: {e}"),
+                    },
                 }
-                Some(id) => ids[slot] = w.reset(id, deadline).ok(),
-                None => match w.arm(deadline, slot) {
-                    Ok(id) => ids[slot] = Some(id),
-                    Err(TimerError::Full) => {}
-                    Err(e) => panic!("arm: {e}"),
-                },
             }
+            now += if round % 50 == 49 {
+                86_400_000
+            } else {
+                rng.next() % 400
+            };
+            let t = Instant::from_millis(now);
+            w.advance(t, |_, slot| {
+                ids[slot] = None;
+                fired += 1;
+            });
+            while let Some((_, slot)) = w.poll(t) {
+                ids[slot] = None;
+            }
+            let _ = w.next_deadline();
         }
-        now += if round % 50 == 49 {
-            86_400_000
-        } else {
-            rng.next() % 400
-        };
-        let t = Instant::from_millis(now);
-        w.advance(t, |_, slot| {
-            ids[slot] = None;
-            fired += 1;
-        });
-        while let Some((_, slot)) = w.poll(t) {
-            ids[slot] = None;
-        }
-        let _ = w.next_deadline();
-    }
-    // Fill to capacity and overflow it.
-    while w.arm(Instant::from_millis(now + 10), 0).is_ok() {}
-    assert!(matches!(
-        w.arm(Instant::from_millis(now + 10), 0),
-        Err(TimerError::Full)
-    ));
-    w.advance(Instant::from_nanos(u64::MAX), |_, _| fired += 1);
-    let after = allocs();
+        // Fill to capacity and overflow it.
+        while w.arm(Instant::from_millis(now + 10), 0).is_ok() {}
+        assert!(matches!(
+            w.arm(Instant::from_millis(now + 10), 0),
+            Err(TimerError::Full)
+        ));
+        w.advance(Instant::from_nanos(u64::MAX), |_, _| fired += 1);
+    });
 
     assert!(w.is_empty());
     assert!(fired > 10_000, "workload too small: {fired} fired");
-    assert_eq!(after - before, 0, "the wheel allocated after new");
+    assert_eq!(steady.count_total, 0, "the wheel allocated after new");
 }
