@@ -10,6 +10,7 @@ packages=(
     iproute2 iputils-ping    # namespaces, veth, tap set-up; ping from the kernel side
     nftables                 # kernel-side packet drop in impaired-link tests (no netem here)
     tcpdump                  # reads the pcapng files ixctl capture writes
+    netcat-openbsd           # `nc`, as in the reach line `ixctl start` prints
     ethtool
     memcached                # the reference server (loadgen e2e, behaviour checks)
     libmemcached-tools       # memccapable, memcaslap: real clients against memcached-ix
