@@ -27,6 +27,11 @@ impl Errno {
         Errno { code, message }
     }
 
+    /// Reads the calling thread's OS `errno` (after a failed system call).
+    pub fn last_os() -> Self {
+        Self::from_code(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+
     /// Reads the calling thread's `rte_errno`; assumes the last DPDK call on this thread failed.
     pub fn last() -> Self {
         // SAFETY: reads a thread-local integer; no preconditions.
@@ -191,6 +196,29 @@ pub enum Error {
         /// How long was waited.
         waited: Duration,
     },
+    /// A `bpf(2)` call failed (for a load: with the end of the verifier's log).
+    #[error("{what} failed: {errno}{}", if log.is_empty() { String::new() } else { format!("; verifier: {log}") })]
+    Bpf {
+        /// The command.
+        what: &'static str,
+        /// The error number.
+        errno: Errno,
+        /// The end of the verifier's log (empty if none).
+        log: String,
+    },
+    /// A tun/tap ioctl on the kernel interface failed.
+    #[error("tap {iface:?}: {what} failed: {errno}")]
+    Tun {
+        /// The kernel interface.
+        iface: String,
+        /// The operation.
+        what: &'static str,
+        /// The error number.
+        errno: Errno,
+    },
+    /// A steering table that cannot be turned into a program.
+    #[error("tap steering table: {0}")]
+    Steering(String),
 }
 
 impl Error {

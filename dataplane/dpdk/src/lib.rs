@@ -11,6 +11,8 @@
 //! - [`port`]: ethdev ports: configuration, RSS, link, statistics ([`Port`]).
 //! - [`burst`]: fixed-capacity receive/transmit bursts ([`Burst`]).
 //! - [`tsc`]: the time-stamp counter.
+//! - [`bpf`], [`tap_steering`]: an eBPF program steering a multi-queue tap's
+//!   kernel-to-DPDK frames to queues by flow group (`TUNSETSTEERINGEBPF`).
 //! - [`nic`]: `ix-nic`'s buffer and NIC traits over DPDK ([`nic::DpdkNic`], [`nic::DpdkPool`]).
 //! - [`error`]: the [`Error`] type.
 //!
@@ -22,6 +24,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod bpf;
 pub mod burst;
 pub mod eal;
 pub mod eal_args;
@@ -32,6 +35,7 @@ pub mod nic;
 pub mod port;
 pub mod shared;
 mod signals;
+pub mod tap_steering;
 pub mod tsc;
 
 #[cfg(test)]

@@ -20,6 +20,12 @@ pub enum Control {
     Stop,
     /// Send a snapshot of the statistics to this channel now.
     Stats(Sender<Snapshot>),
+    /// Send a snapshot of every TCP connection (4-tuple, state) to this channel now
+    /// (allocates on the thread: a monitoring request, never per packet).
+    Conns(Sender<Vec<ix_tcp::ConnInfo>>),
+    /// Begin a graceful shutdown: stop listening (new connections are refused) and
+    /// close every connection; the thread keeps running until told to [`Control::Stop`].
+    Drain,
 }
 
 /// What a thread shares with its readers: the heartbeat (iterations, stored Relaxed
@@ -68,6 +74,27 @@ impl ElasticHandle {
         rx.recv_timeout(timeout).ok()
     }
 
+    /// Asks the thread for its connections now and waits up to `timeout` for them.
+    pub fn request_conns(&self, timeout: Duration) -> Option<Vec<ix_tcp::ConnInfo>> {
+        let (tx, rx) = bounded(1);
+        self.control
+            .send_timeout(Control::Conns(tx), timeout)
+            .ok()?;
+        rx.recv_timeout(timeout).ok()
+    }
+
+    /// Tells the thread to stop listening and close its connections gracefully
+    /// (it keeps running; [`ElasticHandle::stop`] ends it); false if the control
+    /// channel is full or the thread is gone.
+    pub fn drain(&self) -> bool {
+        self.control.try_send(Control::Drain).is_ok()
+    }
+
+    /// Whether the thread has ended (stopped, failed or panicked).
+    pub fn is_finished(&self) -> bool {
+        self.join.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
     /// Tells the thread to stop (it finishes its iteration first).
     pub fn stop(&self) {
         let _ = self.control.try_send(Control::Stop);
@@ -98,6 +125,15 @@ pub fn control_channel() -> (Sender<Control>, Receiver<Control>) {
     bounded(16)
 }
 
+/// Pins the calling thread to `core` (for elastic threads run by hand).
+pub fn pin_current_thread(core: usize) -> Result<(), RuntimeError> {
+    if core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+        Ok(())
+    } else {
+        Err(RuntimeError::Pin(core))
+    }
+}
+
 /// Starts an elastic thread: pins it to `cfg.core` (if set), calls `build` on it
 /// (the stack's buffers are not `Send`, so they are made where they live), then
 /// runs the loop until stopped.
@@ -120,9 +156,7 @@ where
         .name(format!("ix-elastic-{}", cfg.thread))
         .spawn(move || {
             if let Some(core) = cfg.core {
-                if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
-                    return Err(RuntimeError::Pin(core));
-                }
+                pin_current_thread(core)?;
             }
             let parts = build().map_err(RuntimeError::Build)?;
             let mut t = ElasticThread::new(parts, cfg)?;

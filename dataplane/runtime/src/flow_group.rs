@@ -9,11 +9,10 @@
 //! subspace of the 16-bit port space; Gaussian elimination finds one solution and a
 //! basis of the rest, and candidates are enumerated from them.
 //!
-//! Seam for multi-queue steering (not built): on a NIC the groups are the entries of
-//! the RSS redirection table (programmed with this module's key and
-//! [`FlowGroups::owner`]); on tap, a `TUNSETSTEERINGEBPF` program would compute the
-//! same hash and table lookup to pick the queue. Until then one queue feeds one
-//! thread, which owns every group.
+//! Multi-queue steering: on a NIC the groups are the entries of the RSS redirection
+//! table (programmed with [`FlowGroups::key`] and [`FlowGroups::owners`]); on tap,
+//! `ix_dpdk::tap_steering` attaches a `TUNSETSTEERINGEBPF` program computing the
+//! same hash and table lookup, so queue `t` feeds thread `t`.
 
 use crate::toeplitz::{self, DEFAULT_KEY};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -46,6 +45,17 @@ impl FlowGroups {
             mask: (groups - 1) as u32,
             owner: (0..groups).map(|g| (g % threads) as u16).collect(),
         })
+    }
+
+    /// The Toeplitz (RSS) key the groups hash with.
+    pub fn key(&self) -> &[u8; 40] {
+        &self.key
+    }
+
+    /// Every group's owning thread, by group (what a NIC's redirection table or a
+    /// tap steering program is programmed with).
+    pub fn owners(&self) -> &[u16] {
+        &self.owner
     }
 
     /// Number of groups.

@@ -23,7 +23,8 @@
 //! Nothing on the steady-state per-packet path allocates (a test proves it with a
 //! counting allocator over the fake NIC). [`flow_group`] holds IX's flow groups and
 //! the Toeplitz hash; outgoing connections get a computed local port whose replies
-//! hash to the calling thread.
+//! hash to the calling thread. [`arp_share`] lets the threads of one instance share
+//! what ARP learns (ARP arrives on one queue).
 //!
 //! ```
 //! use ix_fakenic::FakeNic;
@@ -61,6 +62,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod arp_share;
 pub mod backoff;
 pub mod config;
 pub mod conns;
@@ -73,8 +75,9 @@ pub mod stats;
 pub mod thread;
 pub mod toeplitz;
 
+pub use arp_share::{arp_share, ArpShare, ArpSharingNic};
 pub use config::{IdlePolicy, PanicPolicy, RuntimeConfig};
-pub use control::{control_channel, spawn, Control, ElasticHandle, Shared};
+pub use control::{control_channel, pin_current_thread, spawn, Control, ElasticHandle, Shared};
 pub use error::RuntimeError;
 pub use flow_group::FlowGroups;
 pub use linked::LinkedTransport;

@@ -149,6 +149,39 @@ impl<N: Nic, C: Clock> LinkedTransport<N, C> {
         true
     }
 
+    /// Begins a graceful shutdown: stops listening on every port (new connection
+    /// attempts are refused) and closes every connection (FIN after what is queued;
+    /// ones the application never accepted are aborted); the application sees the
+    /// usual events. Returns how many connections were told to close. Allocates (once
+    /// per shutdown, not on the packet path).
+    pub fn drain(&mut self) -> usize {
+        for i in 0..self.listening.len() {
+            if let Some(&port) = self.listening.get(i) {
+                let _ = self.tcp.unlisten(port);
+            }
+        }
+        self.listening.clear();
+        let open: Vec<ix_tcp::ConnInfo> = self.tcp.conns().collect();
+        let mut closing = 0;
+        for info in open {
+            let id = lib_id(info.conn);
+            if self.conns.get(id).is_none() {
+                let _ = self.tcp.abort(info.conn);
+                continue;
+            }
+            let closed = matches!(
+                self.run(Call::Close { conn: id }),
+                Completion::Close { result: Ok(()), .. }
+            );
+            if closed {
+                closing += 1;
+            } else if info.state == State::SynReceived {
+                let _ = self.run(Call::Reject { conn: id });
+            }
+        }
+        closing
+    }
+
     fn owe_dead(&mut self, conn: ConnId, cookie: u64) {
         if self.synth.len() < self.synth.capacity() {
             self.synth.push((conn, cookie));

@@ -289,6 +289,18 @@ impl<N: Nic, C: Clock, H: Handler<N::Pool>> ElasticThread<N, C, H> {
                     Ok(Control::Stats(reply)) => {
                         let _ = reply.try_send(self.snapshot());
                     }
+                    Ok(Control::Conns(reply)) => {
+                        let _ = reply.try_send(self.transport.tcp().conns().collect());
+                    }
+                    Ok(Control::Drain) => {
+                        let closing = self.transport.drain();
+                        tracing::info!(
+                            thread = self.cfg.thread,
+                            closing,
+                            "draining: listeners closed"
+                        );
+                        self.transport.flush();
+                    }
                     Err(TryRecvError::Empty) => {}
                 }
                 self.maybe_publish();

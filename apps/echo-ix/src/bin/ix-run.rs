@@ -1,5 +1,11 @@
-//! `ix-run`: runs echo-ix on one elastic thread on `--core` over a DPDK port, as the
-//! echo server (echo, sink, source) or, with `--client`, as an echo client.
+//! `ix-run`: runs echo-ix on elastic threads over a DPDK port, as the echo server
+//! (echo, sink, source) or, with `--client`, as an echo client.
+//!
+//! One thread on `--core` by default; `--threads N` / `--cores LIST` run N threads
+//! on N queues of a tap, flows steered to threads by flow group (`ix_dpdk::
+//! tap_steering`), ARP shared between the threads (`ix_runtime::arp_share`). Each
+//! thread's output lines are then prefixed `tN `, the server prints `flow REMOTE`
+//! for every connection a thread served, and a last `RESULT threads=N ...` sums up.
 //!
 //! The port (`--nic`):
 //!
@@ -30,17 +36,22 @@ use echo_ix::nic::MaybeFaulty;
 use echo_ix::tap::{TapOptions, TapPort};
 use echo_ix::vhost::{format_mac, parse_mac, PairKind, PairOptions, PairPort};
 use echo_ix::{EchoIx, Services};
-use ix_dpdk::nic::{DpdkNic, DpdkPool};
+use ix_dpdk::nic::{DpdkNic, DpdkPool, DpdkRx};
 use ix_fault::{FaultPlan, FaultyNic};
 use ix_instance::eal_settings::EalSettings;
 use ix_nic::{MonotonicClock, Nic};
 use ix_runtime::{
-    control_channel, Control, ElasticThread, IdlePolicy, Parts, RuntimeConfig, Snapshot,
+    arp_share, control_channel, pin_current_thread, ArpShare, ArpSharingNic, Control,
+    ElasticThread, IdlePolicy, Parts, RuntimeConfig, Snapshot,
 };
 use ix_tcp::TcpConfig;
 use libix::ev::{App, Ev, EvConfig};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
+
+#[path = "ix-run/flow_log.rs"]
+mod flow_log;
+use flow_log::FlowLog;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -129,9 +140,18 @@ struct Args {
     /// A TOML file with a `[fault]` table: wrap the NIC in the fault injector.
     #[arg(long)]
     fault_plan: Option<PathBuf>,
-    /// Core of the elastic thread.
+    /// Core of the elastic thread (of every thread, with --threads and no --cores).
     #[arg(long, default_value_t = 1)]
     core: u32,
+    /// Elastic threads, each on its own queue of the tap (default: one per --cores
+    /// entry, else 1). Flows are steered to threads by flow group; each client
+    /// thread opens --conns connections of its own.
+    #[arg(long)]
+    threads: Option<u16>,
+    /// Cores of the elastic threads, e.g. "1,1" (two threads sharing core 1) or
+    /// "2-5"; the first is the EAL's main core.
+    #[arg(long)]
+    cores: Option<String>,
     /// Receive burst bound (1..=64).
     #[arg(long, default_value_t = 64)]
     batch: usize,
@@ -209,39 +229,65 @@ enum Device {
 }
 
 impl Device {
-    fn take_nic(&mut self) -> Option<DpdkNic> {
+    /// The queue pairs, in queue order (one per elastic thread).
+    fn take_nics(&mut self) -> Vec<DpdkNic> {
         match self {
-            Device::Tap(t) => t.take_nic(),
-            Device::Pair(p) => p.take_nic(),
+            Device::Tap(t) => t.take_nics(),
+            Device::Pair(p) => p.take_nic().into_iter().collect(),
         }
     }
 }
 
-type IxNic = MaybeFaulty<DpdkNic, MonotonicClock>;
-type Thread<A> = ElasticThread<IxNic, MonotonicClock, Ev<DpdkPool, A>>;
+type IxNic = ArpSharingNic<MaybeFaulty<DpdkNic, MonotonicClock>>;
+type Thread<A> = ElasticThread<IxNic, MonotonicClock, FlowLog<Ev<DpdkPool, A>>>;
 
-/// What every instance is built from.
+/// What every elastic thread is built from (its NIC aside).
+#[derive(Clone)]
 struct Setup {
-    nic: IxNic,
     net: ix_net::Config,
     tcp: TcpConfig,
     rt: RuntimeConfig,
     static_arp: Vec<(Ipv4Addr, [u8; 6])>,
+    plan: Option<FaultPlan>,
+    /// Cores of threads 1.. (thread 0 is the EAL's main thread, already pinned).
+    cores: Vec<u32>,
+    seconds: u64,
+    linger_secs: u64,
+    max_conns: usize,
 }
 
-/// Builds the elastic thread for `app` on this (the EAL's main, pinned) thread.
-fn build<A: App<DpdkPool>>(setup: Setup, app: A, ev: EvConfig) -> Result<Thread<A>> {
+/// Builds elastic thread `t` for `app` on the calling (pinned) thread.
+fn build<A: App<DpdkPool>>(
+    setup: &Setup,
+    t: usize,
+    dpdk_nic: DpdkNic,
+    share: ArpShare<DpdkRx>,
+    app: A,
+    ev: EvConfig,
+) -> Result<Thread<A>> {
+    let nic = match &setup.plan {
+        Some(p) => MaybeFaulty::Faulty(Box::new(FaultyNic::new(
+            dpdk_nic,
+            MonotonicClock::new(),
+            p,
+        )?)),
+        None => MaybeFaulty::Plain(dpdk_nic),
+    };
+    let rt = RuntimeConfig {
+        thread: t,
+        ..setup.rt.clone()
+    };
     let mut thread = ElasticThread::new(
         Parts::new(
-            setup.nic,
+            ArpSharingNic::new(nic, share),
             MonotonicClock::new(),
             setup.net,
-            setup.tcp,
-            Ev::new(app, ev),
+            setup.tcp.clone(),
+            FlowLog::new(Ev::new(app, ev), setup.max_conns),
         ),
-        setup.rt,
+        rt,
     )?;
-    for (ip, mac) in setup.static_arp {
+    for &(ip, mac) in &setup.static_arp {
         if !thread
             .transport_mut()
             .iface_mut()
@@ -262,6 +308,7 @@ fn run<A: App<DpdkPool>>(
     seconds: u64,
 ) -> Snapshot {
     let (control, control_rx) = control_channel();
+    let is_client = finished.is_some();
     let deadline = (seconds > 0).then(|| Instant::now() + Duration::from_secs(seconds));
     let watcher = {
         let stop = Arc::clone(stop);
@@ -277,7 +324,10 @@ fn run<A: App<DpdkPool>>(
         })
     };
     let result = thread.run(&control_rx);
-    stop.store(true, Ordering::Relaxed);
+    // A finished client thread does not stop the others (they finish on their own).
+    if !is_client {
+        stop.store(true, Ordering::Relaxed);
+    }
     let _ = watcher.join();
     match result {
         Ok(s) => s,
@@ -288,19 +338,24 @@ fn run<A: App<DpdkPool>>(
     }
 }
 
-/// Prints the thread's statistics and the fault injector's.
-fn print_stats<A: App<DpdkPool>>(thread: &Thread<A>, snap: &Snapshot) {
-    print!(
-        "{}",
-        snap.to_string()
-            .lines()
-            .map(|l| format!("stat {l}\n"))
-            .collect::<String>()
-    );
-    if let Some((rx, tx)) = thread.transport().iface().nic().inner().fault_stats() {
-        println!("fault rx {rx:?}");
-        println!("fault tx {tx:?}");
+/// The thread's statistics and the fault injector's, as output lines.
+fn stat_lines<A: App<DpdkPool>>(thread: &Thread<A>, snap: &Snapshot) -> Vec<String> {
+    let mut lines: Vec<String> = snap
+        .to_string()
+        .lines()
+        .map(|l| format!("stat {l}"))
+        .collect();
+    let nic = thread.transport().iface().nic().inner();
+    lines.push(format!("stat arp_forwarded {}", nic.share().forwarded()));
+    lines.push(format!(
+        "stat arp_forward_dropped {}",
+        nic.share().dropped()
+    ));
+    if let Some((rx, tx)) = nic.inner().fault_stats() {
+        lines.push(format!("fault rx {rx:?}"));
+        lines.push(format!("fault tx {tx:?}"));
     }
+    lines
 }
 
 /// Gives this process's main thread (the elastic thread) SCHED_FIFO `priority`
@@ -328,13 +383,232 @@ fn realtime(priority: u8) -> Result<()> {
 /// The virtio end of a pair waits for the vhost end to go first.
 fn linger<A: App<DpdkPool>>(thread: &Thread<A>, device: &Device, secs: u64) {
     if let Device::Pair(p) = device {
-        let nic = thread.transport().iface().nic().inner().inner();
+        let nic = thread.transport().iface().nic().inner().inner().inner();
         if !PairPort::linger(p.kind(), nic, Duration::from_secs(secs)) {
             eprintln!(
                 "ix-run: the vhost end is still up after {secs} s; closing the virtio end anyway"
             );
         }
     }
+}
+
+/// What one elastic thread did: its output lines, its `RESULT` fields, whether
+/// it succeeded, and numbers to sum over threads.
+struct Outcome {
+    lines: Vec<String>,
+    result: String,
+    ok: bool,
+    totals: Vec<(&'static str, u64)>,
+}
+
+/// The server's numbers, in `RESULT` order.
+fn server_totals(app: &echo_ix::AppStats, snap: &Snapshot) -> Vec<(&'static str, u64)> {
+    vec![
+        ("accepted", app.accepted),
+        ("ended", app.ended),
+        ("echoed_bytes", app.echoed_bytes),
+        ("sunk_bytes", app.sunk_bytes),
+        ("sink_errors", app.sink_errors),
+        ("sourced_bytes", app.sourced_bytes),
+        ("alloc_failures", app.alloc_failures),
+        ("handler_panics", snap.counters.handler_panics),
+        ("copied_bytes", snap.copied_bytes),
+        ("rx_packets", snap.nic.rx_packets),
+        ("tx_packets", snap.nic.tx_packets),
+    ]
+}
+
+/// Elastic thread `t` as the echo server: runs until stopped.
+fn serve(
+    setup: &Setup,
+    t: usize,
+    nic: DpdkNic,
+    share: ArpShare<DpdkRx>,
+    services: Services,
+    stop: &Arc<AtomicBool>,
+    device: Option<&Device>,
+) -> Result<Outcome> {
+    let ev = EvConfig {
+        max_conns: setup.max_conns,
+        ..EvConfig::default()
+    };
+    let mut thread = build(setup, t, nic, share, EchoIx::new(services), ev)?;
+    if t == 0 {
+        println!("READY");
+    }
+    let snap = run(&mut thread, stop, None, setup.seconds);
+    let mut lines = stat_lines(&thread, &snap);
+    let app = thread.handler().inner().app().stats();
+    let totals = server_totals(&app, &snap);
+    for (k, v) in totals.iter().take(7) {
+        lines.push(format!("app {k} {v}"));
+    }
+    for r in thread.handler().remotes() {
+        lines.push(format!("flow {r}"));
+    }
+    lines.push(format!("flow_unlogged {}", thread.handler().unlogged()));
+    let result = totals
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let ok = !thread.is_failed();
+    if let Some(d) = device {
+        linger(&thread, d, setup.linger_secs);
+    }
+    Ok(Outcome {
+        lines,
+        result: format!("role=server {result}"),
+        ok,
+        totals,
+    })
+}
+
+/// Elastic thread `t` as an echo client: runs until its connections are done.
+fn client(
+    setup: &Setup,
+    t: usize,
+    nic: DpdkNic,
+    share: ArpShare<DpdkRx>,
+    cfg: ClientConfig,
+    stop: &Arc<AtomicBool>,
+    device: Option<&Device>,
+) -> Result<Outcome> {
+    let app = EchoClient::new(cfg).map_err(anyhow::Error::msg)?;
+    let finished = app.finished_flag();
+    let ev = EvConfig {
+        max_conns: setup.max_conns,
+        max_unsent: cfg.pipeline.max(64),
+        max_connecting: (cfg.conns as usize).clamp(1, setup.max_conns),
+    };
+    let mut thread = build(setup, t, nic, share, app, ev)?;
+    if t == 0 {
+        println!("READY");
+    }
+    let snap = run(&mut thread, stop, Some(finished), setup.seconds);
+    let lines = stat_lines(&thread, &snap);
+    let app = thread.handler().inner().app();
+    let report = app.report();
+    if let Some(why) = app.fatal() {
+        eprintln!("ix-run: client thread {t} gave up: {why}");
+    }
+    eprintln!(
+        "ix-run: thread {t}: {} request/responses in {:.3} s: {:.0}/s; RTT median {:.1} us, \
+         p99 {:.1} us, p99.9 {:.1} us; {} errors",
+        report.completed,
+        report.elapsed_s,
+        report.rps,
+        report.rtt_p50_ns as f64 / 1e3,
+        report.rtt_p99_ns as f64 / 1e3,
+        report.rtt_p999_ns as f64 / 1e3,
+        report.errors(),
+    );
+    let ok = report.ok() && snap.counters.handler_panics == 0;
+    if let Some(d) = device {
+        linger(&thread, d, setup.linger_secs);
+    }
+    Ok(Outcome {
+        lines,
+        result: report.to_string(),
+        ok,
+        totals: vec![
+            ("completed", report.completed),
+            ("errors", report.errors()),
+            ("handler_panics", snap.counters.handler_panics),
+        ],
+    })
+}
+
+/// Runs thread 0 here (the EAL's main thread) and threads 1.. on their own
+/// pinned threads, each on its queue; prints what they did (one thread: as
+/// before; several: each thread's lines prefixed `tN `, then the sums).
+fn run_threads(
+    setup: &Setup,
+    nics: Vec<DpdkNic>,
+    device: &Device,
+    stop: &Arc<AtomicBool>,
+    role: impl Fn(&Setup, usize, DpdkNic, ArpShare<DpdkRx>, Option<&Device>) -> Result<Outcome> + Sync,
+) -> Result<bool> {
+    let threads = nics.len();
+    let mut shares = arp_share::<DpdkRx>(threads, ARP_INBOX).into_iter();
+    let mut nics = nics.into_iter();
+    let (nic0, share0) = nics.next().zip(shares.next()).context("no queue")?;
+    let outcomes: Vec<Result<Outcome>> = std::thread::scope(|scope| {
+        let others: Vec<_> = nics
+            .zip(shares)
+            .enumerate()
+            .map(|(i, (nic, share))| {
+                let t = i + 1;
+                let core = setup.cores.get(i).copied().unwrap_or(0) as usize;
+                let role = &role;
+                std::thread::Builder::new()
+                    .name(format!("ix-elastic-{t}"))
+                    .spawn_scoped(scope, move || -> Result<Outcome> {
+                        pin_current_thread(core)?;
+                        role(setup, t, nic, share, None)
+                    })
+            })
+            .collect();
+        let mut all = vec![role(setup, 0, nic0, share0, Some(device))];
+        if all[0].is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        for h in others {
+            all.push(match h {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("elastic thread panicked"))),
+                Err(e) => Err(e.into()),
+            });
+        }
+        all
+    });
+    let outcomes = outcomes.into_iter().collect::<Result<Vec<_>>>()?;
+    if let [one] = &outcomes[..] {
+        for l in &one.lines {
+            println!("{l}");
+        }
+        println!("RESULT {}", one.result);
+        return Ok(one.ok);
+    }
+    let mut sums: Vec<(&str, u64)> = Vec::new();
+    for (t, o) in outcomes.iter().enumerate() {
+        for l in &o.lines {
+            println!("t{t} {l}");
+        }
+        println!("t{t} RESULT {}", o.result);
+        if sums.is_empty() {
+            sums = o.totals.iter().map(|&(k, _)| (k, 0)).collect();
+        }
+        for (s, (_, v)) in sums.iter_mut().zip(&o.totals) {
+            s.1 += v;
+        }
+    }
+    let ok = outcomes.iter().all(|o| o.ok);
+    let fields: Vec<String> = sums.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!("RESULT threads={threads} ok={ok} {}", fields.join(" "));
+    Ok(ok)
+}
+
+/// ARP frames waiting for one thread at most (ARP is rare).
+const ARP_INBOX: usize = 64;
+
+/// Parses a core list: "1", "1,1", "0-3".
+fn parse_cores(s: &str) -> Result<Vec<u32>> {
+    let mut v = Vec::new();
+    for part in s.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u32, u32) = (a.trim().parse()?, b.trim().parse()?);
+                if a > b {
+                    bail!("core range {part}: start after end");
+                }
+                v.extend(a..=b);
+            }
+            None => v.push(part.trim().parse().context("bad core number")?),
+        }
+    }
+    Ok(v)
 }
 
 fn main() -> Result<ExitCode> {
@@ -377,6 +651,21 @@ fn main() -> Result<ExitCode> {
         }
         None => None,
     };
+    let cores = match &args.cores {
+        Some(list) => parse_cores(list)?,
+        None => vec![args.core; usize::from(args.threads.unwrap_or(1))],
+    };
+    let threads = args.threads.map_or(cores.len(), usize::from);
+    if threads == 0 || threads != cores.len() {
+        bail!(
+            "--threads {threads} and --cores {:?}: need one core per thread, at least one",
+            cores
+        );
+    }
+    if threads > 1 && args.nic != NicKind::Tap {
+        bail!("--threads > 1 needs a multi-queue port: --nic tap");
+    }
+    let core = cores[0];
 
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -393,8 +682,8 @@ fn main() -> Result<ExitCode> {
                 iface: args.iface.clone(),
                 netns: args.netns.clone(),
                 host_addr,
-                core: args.core,
-                queues: 1,
+                core,
+                queues: u16::try_from(threads).context("too many threads")?,
                 eal: EalSettings {
                     memory_mb: args.memory_mb.unwrap_or(512),
                     ..EalSettings::default()
@@ -426,7 +715,7 @@ fn main() -> Result<ExitCode> {
             let pair = PairPort::bring_up(&PairOptions {
                 kind,
                 socket: socket.clone(),
-                core: args.core,
+                core,
                 eal: EalSettings {
                     memory_mb: args.memory_mb.unwrap_or(256),
                     ..EalSettings::default()
@@ -446,16 +735,11 @@ fn main() -> Result<ExitCode> {
             (Device::Pair(pair), addr_prefix.unwrap_or(24), where_)
         }
     };
-    let dpdk_nic = device.take_nic().context("the port's queue")?;
-    let mac = dpdk_nic.mac();
-    let nic = match &plan {
-        Some(p) => MaybeFaulty::Faulty(Box::new(FaultyNic::new(
-            dpdk_nic,
-            MonotonicClock::new(),
-            p,
-        )?)),
-        None => MaybeFaulty::Plain(dpdk_nic),
-    };
+    let nics = device.take_nics();
+    if nics.len() != threads {
+        bail!("the port has {} queues for {threads} threads", nics.len());
+    }
+    let mac = nics[0].mac();
     let tcp = TcpConfig {
         max_conns: args.max_conns,
         time_wait_max: args.max_conns,
@@ -466,6 +750,7 @@ fn main() -> Result<ExitCode> {
     };
     let rt = RuntimeConfig {
         batch: args.batch,
+        threads,
         idle: if args.spin {
             IdlePolicy::SPIN
         } else {
@@ -479,27 +764,27 @@ fn main() -> Result<ExitCode> {
         net.arp.pending_per_hop = net.arp.pending_per_hop.max(256);
     }
     let setup = Setup {
-        nic,
         net,
         tcp,
         rt,
         static_arp,
+        plan,
+        cores: cores[1..].to_vec(),
+        seconds: args.seconds,
+        linger_secs: args.linger_secs,
+        max_conns: args.max_conns,
+    };
+    let threads_note = if threads > 1 {
+        format!(" ({threads} elastic threads on cores {cores:?}, queue t for thread t)")
+    } else {
+        String::new()
     };
 
-    let code = match client_cfg {
+    let ok = match client_cfg {
         Some(cfg) => {
-            let client = EchoClient::new(cfg).map_err(anyhow::Error::msg)?;
-            let finished = client.finished_flag();
-            let ev = EvConfig {
-                max_conns: args.max_conns,
-                max_unsent: cfg.pipeline.max(64),
-                max_connecting: (cfg.conns as usize).clamp(1, args.max_conns),
-            };
-            let mut thread = build(setup, client, ev)?;
             println!(
-                "ix-run: {where_}, core {}; echo client at {addr}/{prefix} (mac {}) -> {}: \
-                 {} connections x {} requests of {} bytes, pipeline {}",
-                args.core,
+                "ix-run: {where_}, core {core}{threads_note}; echo client at {addr}/{prefix} \
+                 (mac {}) -> {}: {} connections x {} requests of {} bytes, pipeline {}",
                 format_mac(mac),
                 cfg.server,
                 cfg.conns,
@@ -508,35 +793,9 @@ fn main() -> Result<ExitCode> {
                 cfg.pipeline,
             );
             realtime(args.rt_priority)?;
-            println!("READY");
-            let snap = run(&mut thread, &stop, Some(finished), args.seconds);
-            print_stats(&thread, &snap);
-            let app = thread.handler().app();
-            let report = app.report();
-            if let Some(why) = app.fatal() {
-                eprintln!("ix-run: client gave up: {why}");
-            }
-            println!("RESULT {report}");
-            eprintln!(
-                "ix-run: {} request/responses in {:.3} s: {:.0}/s; RTT median {:.1} us, \
-                 p99 {:.1} us, p99.9 {:.1} us; {} errors",
-                report.completed,
-                report.elapsed_s,
-                report.rps,
-                report.rtt_p50_ns as f64 / 1e3,
-                report.rtt_p99_ns as f64 / 1e3,
-                report.rtt_p999_ns as f64 / 1e3,
-                report.errors(),
-            );
-            let ok = report.ok() && snap.counters.handler_panics == 0;
-            linger(&thread, &device, args.linger_secs);
-            // The NIC's buffers go before the pools, the pools before the EAL.
-            drop(thread);
-            if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            run_threads(&setup, nics, &device, &stop, |s, t, nic, share, d| {
+                client(s, t, nic, share, cfg, &stop, d)
+            })?
         }
         None => {
             let services = Services {
@@ -545,64 +804,27 @@ fn main() -> Result<ExitCode> {
                 source: port(args.source_port),
                 source_bytes: args.source_bytes,
             };
-            let ev = EvConfig {
-                max_conns: args.max_conns,
-                ..EvConfig::default()
-            };
-            let mut thread = build(setup, EchoIx::new(services), ev)?;
             println!(
-                "ix-run: {where_}, core {}; echo-ix at {addr}/{prefix} (mac {}) (echo {}, sink {}, \
-                 source {})",
-                args.core,
+                "ix-run: {where_}, core {core}{threads_note}; echo-ix at {addr}/{prefix} (mac {}) \
+                 (echo {}, sink {}, source {})",
                 format_mac(mac),
                 args.port,
                 args.sink_port,
                 args.source_port,
             );
             realtime(args.rt_priority)?;
-            println!("READY");
-            let snap = run(&mut thread, &stop, None, args.seconds);
-            print_stats(&thread, &snap);
-            let app = thread.handler().app().stats();
-            for (k, v) in [
-                ("accepted", app.accepted),
-                ("ended", app.ended),
-                ("echoed_bytes", app.echoed_bytes),
-                ("sunk_bytes", app.sunk_bytes),
-                ("sink_errors", app.sink_errors),
-                ("sourced_bytes", app.sourced_bytes),
-                ("alloc_failures", app.alloc_failures),
-            ] {
-                println!("app {k} {v}");
-            }
-            println!(
-                "RESULT role=server accepted={} ended={} echoed_bytes={} sunk_bytes={} \
-                 sink_errors={} sourced_bytes={} alloc_failures={} handler_panics={} \
-                 copied_bytes={} rx_packets={} tx_packets={}",
-                app.accepted,
-                app.ended,
-                app.echoed_bytes,
-                app.sunk_bytes,
-                app.sink_errors,
-                app.sourced_bytes,
-                app.alloc_failures,
-                snap.counters.handler_panics,
-                snap.copied_bytes,
-                snap.nic.rx_packets,
-                snap.nic.tx_packets,
-            );
-            let failed = thread.is_failed();
-            linger(&thread, &device, args.linger_secs);
-            drop(thread);
-            if failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            }
+            run_threads(&setup, nics, &device, &stop, |s, t, nic, share, d| {
+                serve(s, t, nic, share, services, &stop, d)
+            })?
         }
     };
+    // The NICs' buffers went with their threads; now the pools, then the EAL.
     drop(device);
-    Ok(code)
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// The deepest pipeline the client accepts (TCP's per-connection send pieces).

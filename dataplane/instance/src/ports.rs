@@ -1,0 +1,237 @@
+//! An instance's port, whatever its kind: brought up from the spec's [`NicSpec`],
+//! then split into one queue pair ([`DpdkNic`]) per elastic thread.
+
+use crate::eal_settings::EalSettings;
+use crate::kernel_port::{KernelKind, KernelOptions, KernelPort};
+use crate::spec::{InstanceSpec, NicSpec};
+use crate::tap::{TapOptions, TapPort, DEFAULT_FLOW_GROUPS};
+use crate::vhost::{parse_mac, PairKind, PairOptions, PairPort};
+use anyhow::{bail, Context, Result};
+use ix_dpdk::nic::{DpdkNic, DpdkPool};
+use ix_nic::{Batch, FrameOf, Nic, RxOf};
+use ix_runtime::FlowGroups;
+use std::time::Duration;
+
+/// How long a virtio_user end waits for its vhost end's socket.
+const SOCKET_WAIT: Duration = Duration::from_secs(30);
+
+/// How long the virtio end waits at shutdown for the vhost end to go first.
+pub const LINGER: Duration = Duration::from_secs(5);
+
+/// Direct mbufs for `memory_mb` of EAL memory with `queues` queue pairs: about a
+/// quarter of the memory, at least enough to fill every receive ring twice.
+pub fn mbufs_for(memory_mb: u32, queues: usize) -> u32 {
+    let by_memory = memory_mb.saturating_mul(32);
+    let floor = (queues as u32).saturating_mul(2048).max(2048);
+    by_memory.clamp(floor, 1 << 17) - 1
+}
+
+/// The running port.
+#[derive(Debug)]
+pub enum Device {
+    /// A DPDK tap port.
+    Tap(TapPort),
+    /// One end of a vhost-user/virtio_user pair.
+    Pair(PairPort),
+    /// AF_PACKET or AF_XDP on a kernel interface.
+    Kernel(KernelPort),
+}
+
+/// The EAL settings a spec asks for.
+pub fn eal_settings(spec: &InstanceSpec) -> EalSettings {
+    EalSettings {
+        file_prefix: (!spec.file_prefix.is_empty()).then(|| spec.file_prefix.clone()),
+        memory_mb: spec.memory_mb,
+        hugepages: spec.hugepages,
+        extra: spec.eal_args.clone(),
+    }
+}
+
+impl Device {
+    /// Brings up the spec's port on the calling thread (the EAL pins it to the
+    /// first core and, for tap and kernel ports, it enters their namespace). Waits
+    /// for the link; a pair's link waits for its peer until `abort` says so.
+    pub fn bring_up(spec: &InstanceSpec, abort: &dyn Fn() -> bool) -> Result<Device> {
+        let queues = spec.cores.len();
+        let core = *spec.cores.first().context("the instance has no cores")?;
+        let core = u32::try_from(core).context("core number")?;
+        let queues16 = u16::try_from(queues).context("too many cores")?;
+        let eal = eal_settings(spec);
+        let mbufs = mbufs_for(spec.memory_mb, queues);
+        match &spec.nic {
+            NicSpec::Tap {
+                iface,
+                netns,
+                host_addr,
+                host_prefix,
+                bridge,
+            } => {
+                let Some(host) = *host_addr else {
+                    bail!(
+                        "a tap NIC needs host_addr (a bridge-only kernel side is not supported yet)"
+                    );
+                };
+                let tap = TapPort::bring_up(&TapOptions {
+                    iface: iface.clone(),
+                    netns: netns.clone(),
+                    host_addr: (host, *host_prefix),
+                    core,
+                    queues: queues16,
+                    eal,
+                    mbufs,
+                })?;
+                if queues > 1 && spec.flow_groups != DEFAULT_FLOW_GROUPS {
+                    // The port steers by the default groups; the runtime uses the spec's.
+                    let groups = FlowGroups::new(spec.flow_groups, queues)
+                        .context("flow groups for the tap's queues")?;
+                    tap.steer(&groups, queues16)?;
+                }
+                if let Some(br) = bridge {
+                    ix_hostlink::run("ip", &["link", "set", iface, "master", br])
+                        .with_context(|| format!("attaching {iface} to bridge {br}"))?;
+                }
+                Ok(Device::Tap(tap))
+            }
+            NicSpec::Vhost { socket, mac } | NicSpec::Virtio { socket, mac } => {
+                let kind = if matches!(spec.nic, NicSpec::Vhost { .. }) {
+                    PairKind::Vhost
+                } else {
+                    PairKind::Virtio
+                };
+                if queues != 1 {
+                    bail!("a vhost/virtio pair runs one queue pair; the spec has {queues} cores");
+                }
+                let mac = mac.as_deref().map(parse_mac).transpose()?;
+                let pair = PairPort::bring_up(&PairOptions {
+                    kind,
+                    socket: socket.clone(),
+                    core,
+                    eal,
+                    mbufs,
+                    mac,
+                    socket_wait: SOCKET_WAIT,
+                })?;
+                loop {
+                    if pair.wait_link_up(Duration::from_millis(100)).is_ok() {
+                        break;
+                    }
+                    if abort() {
+                        bail!("stopped while waiting for the pair's peer");
+                    }
+                }
+                Ok(Device::Pair(pair))
+            }
+            NicSpec::AfPacket { iface, netns } => {
+                let port = KernelPort::bring_up(&KernelOptions {
+                    kind: KernelKind::AfPacket,
+                    iface: iface.clone(),
+                    netns: netns.clone(),
+                    core,
+                    queues: queues16,
+                    eal,
+                    mbufs,
+                })?;
+                Ok(Device::Kernel(port))
+            }
+            NicSpec::AfXdp { iface, .. } => bail!(
+                "NIC af_xdp on {iface}: not supported yet (tried on a veth: DPDK's \
+                 net_af_xdp in generic XDP mode passed no TCP connection and kept its \
+                 umem's mbufs at close, so the EAL could not be cleaned up); use af_packet"
+            ),
+            NicSpec::Pci { addr } => bail!(
+                "NIC pci {addr}: a PCI device needs vfio-pci and a real NIC (an SR-IOV \
+                 virtual function bound to vfio-pci); not supported on this host"
+            ),
+        }
+    }
+
+    /// Takes one queue pair per elastic thread (once); fails unless exactly
+    /// `threads` are available.
+    pub fn take_nics(&mut self, threads: usize) -> Result<Vec<DpdkNic>> {
+        let nics = match self {
+            Device::Tap(t) => t.take_nics(),
+            Device::Pair(p) => p.take_nic().into_iter().collect(),
+            Device::Kernel(k) => k.take_nics(),
+        };
+        if nics.len() != threads {
+            bail!(
+                "the port gave {} queue pairs for {threads} elastic threads",
+                nics.len()
+            );
+        }
+        Ok(nics)
+    }
+
+    /// How long the thread owning a queue pair waits, before closing it, for the
+    /// peer to go first (the virtio end of a pair; zero otherwise).
+    pub fn linger(&self) -> Option<(PairKind, Duration)> {
+        match self {
+            Device::Pair(p) if p.kind() == PairKind::Virtio => Some((p.kind(), LINGER)),
+            _ => None,
+        }
+    }
+}
+
+/// One queue pair as an elastic thread owns it: the DPDK queue pair, plus, on the
+/// virtio end of a pair, a wait (bounded) for the vhost end to go first when it is
+/// dropped (the vhost end maps this process's memory).
+#[derive(Debug)]
+pub struct QueueNic {
+    nic: DpdkNic,
+    linger: Option<(PairKind, Duration)>,
+}
+
+impl QueueNic {
+    /// Wraps `nic`; `linger` as [`Device::linger`] says.
+    pub fn new(nic: DpdkNic, linger: Option<(PairKind, Duration)>) -> Self {
+        QueueNic { nic, linger }
+    }
+
+    /// The DPDK queue pair.
+    pub fn dpdk(&self) -> &DpdkNic {
+        &self.nic
+    }
+}
+
+impl Nic for QueueNic {
+    type Pool = DpdkPool;
+
+    fn pool(&self) -> &DpdkPool {
+        self.nic.pool()
+    }
+
+    fn rx_burst(&mut self, out: &mut Batch<RxOf<DpdkPool>>) -> usize {
+        self.nic.rx_burst(out)
+    }
+
+    fn tx_burst(&mut self, frames: &mut Batch<FrameOf<DpdkPool>>) -> usize {
+        self.nic.tx_burst(frames)
+    }
+
+    fn mac(&self) -> [u8; 6] {
+        self.nic.mac()
+    }
+}
+
+impl Drop for QueueNic {
+    fn drop(&mut self) {
+        if let Some((kind, timeout)) = self.linger {
+            if !PairPort::linger(kind, &self.nic, timeout) {
+                tracing::warn!("the vhost end is still up after {timeout:?}; closing anyway");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mbufs_scale_with_memory_and_queues() {
+        assert_eq!(mbufs_for(256, 1), 8191);
+        assert_eq!(mbufs_for(16, 1), 2047);
+        assert_eq!(mbufs_for(16, 4), 8191);
+        assert_eq!(mbufs_for(1 << 20, 1), (1 << 17) - 1);
+    }
+}
