@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bounded fuzzing: builds every target of every fuzz crate (dataplane/net/fuzz,
-# dataplane/tcp/fuzz) and runs each for SECONDS (default 30) in turn; exits non-zero
+# dataplane/tcp/fuzz, apps/memcached-ix/fuzz) and runs each for SECONDS (default 30) in turn; exits non-zero
 # on the first crash, invariant failure, leak report or timeout, leaving the input in
 # CRATE/artifacts/TARGET/. A longer run is the same command with a bigger number (the
 # corpus in CRATE/corpus/ grows across runs). Naming TARGETs runs only those.
@@ -48,7 +48,7 @@ fuzz_crate() {
 }
 
 ran=0
-for crate in dataplane/net/fuzz dataplane/tcp/fuzz; do
+for crate in dataplane/net/fuzz dataplane/tcp/fuzz apps/memcached-ix/fuzz; do
     [ -d "$crate/fuzz_targets" ] || continue
     pushd "$crate" >/dev/null
     mapfile -t available < <(cargo +nightly fuzz list)

@@ -1,0 +1,149 @@
+//! memcached's command-line flags (the ones that make sense here), checked as
+//! memcached checks them.
+
+use clap::Parser;
+use std::net::Ipv4Addr;
+
+/// A flag value memcached would refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgsError {
+    /// `-I` unparsable or out of range.
+    #[error("{0}")]
+    ItemSize(String),
+    /// UDP asked for.
+    #[error("UDP is not supported: give -U 0")]
+    Udp,
+    /// A zero that cannot work.
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
+}
+
+/// memcached-ix's command line (memcached's names).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "memcached-ix", version = crate::VERSION, about = "memcached on libix")]
+pub struct Args {
+    /// TCP port to listen on.
+    #[arg(short = 'p', long = "port", default_value_t = 11211)]
+    pub port: u16,
+    /// UDP port: only 0 (off) is supported.
+    #[arg(short = 'U', long = "udp-port", default_value_t = 0)]
+    pub udp_port: u16,
+    /// Interface to listen on.
+    #[arg(short = 'l', long = "listen", default_value = "0.0.0.0")]
+    pub listen: Ipv4Addr,
+    /// Item memory in megabytes.
+    #[arg(short = 'm', long = "memory-limit", default_value_t = 64)]
+    pub memory_mb: u64,
+    /// Largest item (bytes, or with a k/m suffix).
+    #[arg(short = 'I', long = "max-item-size", default_value = "1m")]
+    pub max_item_size: String,
+    /// Most simultaneous connections.
+    #[arg(short = 'c', long = "conn-limit", default_value_t = 1024)]
+    pub conn_limit: usize,
+    /// Threads.
+    #[arg(short = 't', long = "threads", default_value_t = 4)]
+    pub threads: usize,
+    /// Verbose (repeat for more).
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// User to run as (accepted for compatibility; not acted on).
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// Bytes per value buffer in the store.
+    #[arg(long = "value-block", default_value_t = 2048)]
+    pub value_block: usize,
+    /// Lock stripes of the store.
+    #[arg(long = "shards", default_value_t = 16)]
+    pub shards: usize,
+    /// Cores to pin the threads to (comma-separated); empty: no pinning.
+    #[arg(long = "cores", value_delimiter = ',')]
+    pub cores: Vec<usize>,
+}
+
+impl Args {
+    /// `-I` in bytes, checked as memcached does (at least 1024, at most 1 GiB and
+    /// half of `-m`).
+    pub fn item_size(&self) -> Result<usize, ArgsError> {
+        let s = self.max_item_size.trim();
+        let (num, mult) = match s.as_bytes().last() {
+            Some(b'k' | b'K') => (&s[..s.len() - 1], 1024),
+            Some(b'm' | b'M') => (&s[..s.len() - 1], 1024 * 1024),
+            _ => (s, 1),
+        };
+        let n: usize = num
+            .parse()
+            .map_err(|_| ArgsError::ItemSize(format!("Invalid value for -I: {s}")))?;
+        let size = n.saturating_mul(mult);
+        if size < 1024 {
+            return Err(ArgsError::ItemSize(
+                "Item max size cannot be less than 1024 bytes.".into(),
+            ));
+        }
+        if size > 1 << 30 {
+            return Err(ArgsError::ItemSize(
+                "Cannot set item size limit higher than 1 gigabyte.".into(),
+            ));
+        }
+        if size as u64 > self.memory_bytes() / 2 {
+            return Err(ArgsError::ItemSize(
+                "Cannot set item size limit higher than 1/2 of memory max.".into(),
+            ));
+        }
+        Ok(size)
+    }
+
+    /// `-m` in bytes.
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory_mb.saturating_mul(1 << 20)
+    }
+
+    /// Checks every flag.
+    pub fn validate(&self) -> Result<(), ArgsError> {
+        if self.udp_port != 0 {
+            return Err(ArgsError::Udp);
+        }
+        for (v, name) in [
+            (self.memory_mb as usize, "-m"),
+            (self.conn_limit, "-c"),
+            (self.threads, "-t"),
+            (self.value_block, "--value-block"),
+            (self.shards, "--shards"),
+        ] {
+            if v == 0 {
+                return Err(ArgsError::Zero(name));
+            }
+        }
+        self.item_size().map(|_| ())
+    }
+
+    /// Value buffers in the store's pool: `-m` worth.
+    pub fn value_blocks(&self) -> usize {
+        (self.memory_bytes() / self.value_block as u64).max(1) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        Args::try_parse_from([&["memcached-ix"], args].concat()).unwrap()
+    }
+
+    #[test]
+    fn memcached_flags_and_their_checks() {
+        let a = parse(&[
+            "-p", "22122", "-U", "0", "-m", "128", "-I", "2m", "-c", "10", "-t", "2", "-vv",
+        ]);
+        assert_eq!(
+            (a.port, a.memory_bytes(), a.conn_limit, a.threads, a.verbose),
+            (22122, 128 << 20, 10, 2, 2)
+        );
+        assert_eq!(a.item_size(), Ok(2 << 20));
+        assert!(a.validate().is_ok());
+        assert_eq!(parse(&["-U", "11211"]).validate(), Err(ArgsError::Udp));
+        assert!(parse(&["-I", "512"]).validate().is_err());
+        assert!(parse(&["-m", "1", "-I", "1m"]).validate().is_err());
+        assert_eq!(parse(&["-I", "4k"]).item_size(), Ok(4096));
+    }
+}

@@ -1,0 +1,114 @@
+//! `memcached-ix`: memcached on libix. With memcached's flags it runs on libix's
+//! kernel transport (Linux sockets, epoll; one thread per `-t`, each with its own
+//! `SO_REUSEPORT` listener), sharing one store. Prints `READY` once every thread
+//! listens; stops on SIGINT/SIGTERM.
+//!
+//! As a dataplane instance (the control plane sets `IX_INSTANCE_SPEC`) it would run
+//! through `ix_instance::run`; that entry point does not exist yet, so that mode
+//! refuses to start with a clear error.
+
+#![forbid(unsafe_code)]
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use ix_nic::heap::HeapPool;
+use libix::ev::{Ev, EvConfig};
+use libix::kernel::{KernelConfig, KernelRuntime};
+use memcached_ix::args::Args;
+use memcached_ix::handler::Memcached;
+use memcached_ix::stats::{Settings, Stats};
+use memcached_ix::store::{Clock, Store, StoreConfig};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let level = match args.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    args.validate().context("bad command line")?;
+    if std::env::var_os("IX_INSTANCE_SPEC").is_some() {
+        bail!("IX_INSTANCE_SPEC is set, but this build has no dataplane instance mode yet (ix_instance::run); run without it for the kernel transport");
+    }
+    let item_max = args.item_size()?;
+    let value_blocks = args.value_blocks();
+    let settings = Settings {
+        maxbytes: args.memory_bytes(),
+        maxconns: args.conn_limit,
+        tcpport: args.port,
+        inter: args.listen.to_string(),
+        threads: args.threads,
+        item_size_max: item_max,
+        value_block: args.value_block,
+        value_blocks,
+    };
+    let store = Arc::new(Store::new(
+        HeapPool::new(value_blocks, args.value_block),
+        StoreConfig {
+            limit_bytes: args.memory_bytes(),
+            item_max,
+            shards: args.shards,
+        },
+        Clock::system(),
+    ));
+    let stats = Arc::new(Stats::new(settings));
+    let max_conns = args.conn_limit + 16;
+    let cfg = KernelConfig {
+        addr: args.listen,
+        threads: args.threads,
+        cores: args.cores.clone(),
+        max_conns,
+        backlog: 1024,
+        pool_blocks: 2048,
+        block_size: 16 * 1024,
+        ..KernelConfig::default()
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop)).context("signal handler")?;
+    }
+    let port = args.port;
+    let (s2, st2) = (Arc::clone(&store), Arc::clone(&stats));
+    let rt = KernelRuntime::spawn(
+        cfg,
+        move |t| {
+            Ev::new(
+                Memcached::<HeapPool, HeapPool>::new(Arc::clone(&s2), Arc::clone(&st2), t, port),
+                EvConfig {
+                    max_conns,
+                    max_unsent: 256,
+                    ..EvConfig::default()
+                },
+            )
+        },
+        |_t, _h: &mut Ev<HeapPool, Memcached<HeapPool, HeapPool>>| (),
+    )
+    .context("starting the kernel transport's threads")?;
+    for (t, ports) in rt.listening().iter().enumerate() {
+        if !ports.contains(&port) {
+            bail!("thread {t} could not listen on {}:{port}", args.listen);
+        }
+    }
+    tracing::info!(
+        threads = args.threads,
+        port,
+        "memcached-ix on the kernel transport"
+    );
+    println!("READY");
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    rt.join().context("a thread failed")?;
+    Ok(())
+}

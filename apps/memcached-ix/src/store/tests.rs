@@ -1,0 +1,214 @@
+//! Store tests on a fake clock: expiry, CAS, LRU eviction under the memory limit.
+
+use super::ops::StoreReq;
+use super::*;
+use ix_nic::heap::{HeapPool, HeapShared};
+
+fn store(limit: u64, blocks: usize) -> Store<HeapPool> {
+    let cfg = StoreConfig {
+        limit_bytes: limit,
+        item_max: 1 << 20,
+        shards: 4,
+    };
+    Store::new(
+        HeapPool::new(blocks, 64),
+        cfg,
+        Clock {
+            epoch_unix: 1_000_000_000,
+        },
+    )
+}
+
+fn set(
+    s: &Store<HeapPool>,
+    mode: Mode,
+    key: &[u8],
+    v: &[u8],
+    exptime: u32,
+    cas: u64,
+    now: u32,
+) -> StoreOutcome {
+    let value: Value<HeapShared> = s.value_from(v, now).expect("value buffers");
+    s.store(
+        StoreReq {
+            mode,
+            key,
+            flags: 7,
+            exptime,
+            value,
+            cas,
+        },
+        now,
+    )
+}
+
+fn get(s: &Store<HeapPool>, key: &[u8], now: u32) -> Option<Vec<u8>> {
+    s.get(key, now).map(|h| h.item.value.to_vec())
+}
+
+#[test]
+fn items_expire_at_their_time_and_touch_moves_it() {
+    let s = store(1 << 20, 1024);
+    let now = 100;
+    let e = s.clock().expiry(10, now);
+    assert!(matches!(
+        set(&s, Mode::Set, b"k", b"v", e, 0, now),
+        StoreOutcome::Stored(_)
+    ));
+    assert_eq!(get(&s, b"k", 109).as_deref(), Some(&b"v"[..]));
+    assert_eq!(get(&s, b"k", 110), None, "expired at exptime");
+    assert_eq!(s.counters().get_expired.load(Ordering::Relaxed), 1);
+    assert_eq!(s.curr_items(), 0, "expired item reclaimed on access");
+    set(&s, Mode::Set, b"t", b"v", s.clock().expiry(10, now), 0, now);
+    assert!(s.touch(b"t", s.clock().expiry(100, 105), 105).is_some());
+    assert!(get(&s, b"t", 150).is_some(), "touch extended the expiry");
+    set(
+        &s,
+        Mode::Set,
+        b"neg",
+        b"v",
+        s.clock().expiry(-1, now),
+        0,
+        now,
+    );
+    assert_eq!(
+        get(&s, b"neg", now),
+        None,
+        "negative exptime: already expired"
+    );
+    let abs = s.clock().expiry(1_000_000_000 + 200, now);
+    set(&s, Mode::Set, b"abs", b"v", abs, 0, now);
+    assert!(get(&s, b"abs", 199).is_some());
+    assert_eq!(get(&s, b"abs", 200), None, "absolute exptime");
+}
+
+#[test]
+fn cas_uniques_guard_stores_and_deletes() {
+    let s = store(1 << 20, 1024);
+    let StoreOutcome::Stored(c1) = set(&s, Mode::Set, b"k", b"one", 0, 0, 5) else {
+        panic!("not stored")
+    };
+    assert_eq!(
+        set(&s, Mode::Set, b"k", b"two", 0, c1 + 100, 5),
+        StoreOutcome::Exists
+    );
+    assert_eq!(
+        set(&s, Mode::Set, b"nokey", b"two", 0, 1, 5),
+        StoreOutcome::NotFound
+    );
+    let StoreOutcome::Stored(c2) = set(&s, Mode::Set, b"k", b"two", 0, c1, 5) else {
+        panic!("cas with the right unique must store")
+    };
+    assert!(c2 > c1, "uniques increase");
+    assert_eq!(s.delete(b"k", c1, 5), DeleteOutcome::Exists);
+    assert_eq!(s.get(b"k", 5).map(|h| h.item.flags), Some(7));
+    assert_eq!(
+        set(&s, Mode::Add, b"k", b"x", 0, 0, 5),
+        StoreOutcome::NotStored
+    );
+    assert_eq!(
+        set(&s, Mode::Replace, b"zz", b"x", 0, 0, 5),
+        StoreOutcome::NotStored
+    );
+    set(&s, Mode::Append, b"k", b"-a", 0, 0, 5);
+    set(&s, Mode::Prepend, b"k", b"p-", 0, 0, 5);
+    assert_eq!(get(&s, b"k", 5).as_deref(), Some(&b"p-two-a"[..]));
+    assert_eq!(s.delete(b"k", 0, 5), DeleteOutcome::Deleted);
+    assert_eq!(s.delete(b"k", 0, 5), DeleteOutcome::NotFound);
+}
+
+#[test]
+fn arithmetic_wraps_pads_and_refuses_text() {
+    let s = store(1 << 20, 1024);
+    set(&s, Mode::Set, b"n", b"10", 0, 0, 1);
+    assert!(matches!(
+        s.arith(b"n", false, 1, 0, None, 1),
+        ArithOutcome::Value(9, _)
+    ));
+    assert_eq!(
+        get(&s, b"n", 1).as_deref(),
+        Some(&b"9 "[..]),
+        "padded as memcached"
+    );
+    set(&s, Mode::Set, b"n", b"18446744073709551615", 0, 0, 1);
+    assert!(matches!(
+        s.arith(b"n", true, 2, 0, None, 1),
+        ArithOutcome::Value(1, _)
+    ));
+    assert!(matches!(
+        s.arith(b"n", false, 5, 0, None, 1),
+        ArithOutcome::Value(0, _)
+    ));
+    set(&s, Mode::Set, b"t", b"abc", 0, 0, 1);
+    assert_eq!(s.arith(b"t", true, 1, 0, None, 1), ArithOutcome::NonNumeric);
+    assert_eq!(
+        s.arith(b"none", true, 1, 0, None, 1),
+        ArithOutcome::NotFound
+    );
+    assert!(matches!(
+        s.arith(b"new", true, 1, 0, Some((42, 0)), 1),
+        ArithOutcome::Value(42, _)
+    ));
+}
+
+#[test]
+fn the_memory_limit_evicts_least_recently_used_items() {
+    // Room for about 10 items of 100 bytes (+ overhead).
+    let limit = 10 * item_size(2, 100) as u64;
+    let s = store(limit, 4096);
+    for i in 0..10u8 {
+        set(&s, Mode::Set, &[b'k', b'0' + i], &[i; 100], 0, 0, 1);
+    }
+    assert_eq!(s.curr_items(), 10);
+    // Touch k0 so it is recent everywhere it could be compared.
+    assert!(s.get(b"k0", 2).is_some());
+    for i in 10..30u8 {
+        set(&s, Mode::Set, &[b'n', i], &[i; 100], 0, 0, 3);
+        assert!(s.bytes() <= limit, "bytes {} over limit {limit}", s.bytes());
+    }
+    let evicted = s.counters().evictions.load(Ordering::Relaxed);
+    assert!(evicted >= 20, "evictions counted: {evicted}");
+    assert!(s.get(&[b'n', 29], 4).is_some(), "the newest item stays");
+    assert!(s.curr_items() <= 10);
+    assert!(!s.fits(1, (1 << 20) + 1), "over the item size limit");
+}
+
+#[test]
+fn a_dry_value_pool_evicts_to_make_buffers() {
+    // 8 buffers of 64 bytes, byte limit generous: the pool is the binding limit.
+    let s = store(1 << 30, 8);
+    for i in 0..20u8 {
+        assert!(s.value_from(&[i; 64], 1).is_some_and(|v| {
+            matches!(
+                s.store(
+                    StoreReq {
+                        mode: Mode::Set,
+                        key: &[i],
+                        flags: 0,
+                        exptime: 0,
+                        value: v,
+                        cas: 0
+                    },
+                    1
+                ),
+                StoreOutcome::Stored(_)
+            )
+        }));
+    }
+    assert!(s.curr_items() <= 8);
+    assert!(s.counters().evictions.load(Ordering::Relaxed) >= 12);
+    assert!(get(&s, &[19], 1).is_some());
+}
+
+#[test]
+fn flush_all_now_and_later() {
+    let s = store(1 << 20, 1024);
+    set(&s, Mode::Set, b"a", b"1", 0, 0, 10);
+    s.flush(0, 10);
+    assert_eq!(get(&s, b"a", 10), None, "flushed now");
+    set(&s, Mode::Set, b"b", b"2", 0, 0, 10);
+    assert!(get(&s, b"b", 10).is_some(), "stored after the flush");
+    s.flush(s.clock().expiry(5, 10), 10);
+    assert!(get(&s, b"b", 13).is_some(), "before the delayed flush");
+    assert_eq!(get(&s, b"b", 15), None, "after the delayed flush");
+}
