@@ -68,7 +68,7 @@ pub struct KernelOptions {
 pub struct KernelPort {
     nics: Vec<DpdkNic>,
     pool: DpdkPool,
-    _eal: Eal,
+    eal: Eal,
     _netns: Option<Netns>,
 }
 
@@ -131,7 +131,7 @@ impl KernelPort {
         Ok(KernelPort {
             nics,
             pool,
-            _eal: eal,
+            eal,
             _netns: netns,
         })
     }
@@ -145,6 +145,11 @@ impl KernelPort {
     /// The mbuf pools.
     pub fn pool(&self) -> &DpdkPool {
         &self.pool
+    }
+
+    /// The EAL this port runs on (to make more pools on it).
+    pub fn eal(&self) -> &Eal {
+        &self.eal
     }
 }
 

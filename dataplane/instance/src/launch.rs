@@ -20,13 +20,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Which elastic thread a handler is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which elastic thread a handler is built for, and the buffers it may use.
+#[derive(Debug, Clone)]
 pub struct ThreadCtx {
     /// The thread's index (0-based; it owns queue pair `thread`).
     pub thread: usize,
     /// The instance's number of elastic threads.
     pub threads: usize,
+    /// The application's own pool ([`run_with_app_pool`]), shared by every
+    /// thread: memory the application keeps (a cache's values) without starving
+    /// the NIC's receive rings. `None` with [`run`].
+    pub app_pool: Option<DpdkPool>,
 }
 
 /// The queue pair type an instance's elastic threads run on: ARP shared between
@@ -150,6 +154,18 @@ where
     H: libix::Handler<DpdkPool> + 'static,
     F: Fn(ThreadCtx) -> H + Send + Sync + 'static,
 {
+    run_with_app_pool(spec, 0, make_handler)
+}
+
+/// As [`run`], and first makes the application a pool of `app_mbufs` buffers
+/// (2 KiB each, as many indirect ones again) on the instance's EAL, handed to every
+/// thread in [`ThreadCtx::app_pool`]; 0 makes none. The spec's `memory_mb` must
+/// have room for it.
+pub fn run_with_app_pool<H, F>(spec: InstanceSpec, app_mbufs: u32, make_handler: F) -> Result<()>
+where
+    H: libix::Handler<DpdkPool> + 'static,
+    F: Fn(ThreadCtx) -> H + Send + Sync + 'static,
+{
     init_tracing(&spec.log_level);
     validate_spec(&spec)?;
     let signalled = Arc::new(AtomicBool::new(false));
@@ -160,7 +176,7 @@ where
                 .context("installing a signal handler")?,
         );
     }
-    let result = run_registered(&spec, make_handler, &signalled);
+    let result = run_registered(&spec, app_mbufs, make_handler, &signalled);
     for id in ids {
         signal_hook::low_level::unregister(id);
     }
@@ -170,7 +186,12 @@ where
     result
 }
 
-fn run_registered<H, F>(spec: &InstanceSpec, make_handler: F, signalled: &AtomicBool) -> Result<()>
+fn run_registered<H, F>(
+    spec: &InstanceSpec,
+    app_mbufs: u32,
+    make_handler: F,
+    signalled: &AtomicBool,
+) -> Result<()>
 where
     H: libix::Handler<DpdkPool> + 'static,
     F: Fn(ThreadCtx) -> H + Send + Sync + 'static,
@@ -190,6 +211,14 @@ where
         }
         Err(e) => return Err(e),
     };
+    let app_pool = match app_mbufs {
+        0 => None,
+        n => Some(
+            DpdkPool::new(device.eal(), "ixapp", n, 256).with_context(|| {
+                format!("the application's pool of {n} buffers (raise memory_mb?)")
+            })?,
+        ),
+    };
     state.set_link_up(true);
     let threads = spec.cores.len();
     let linger = device.linger();
@@ -198,14 +227,18 @@ where
     let shares = ix_runtime::arp_share::<DpdkRx>(threads, ARP_SHARE_DEPTH);
     let mut handles: Vec<ElasticHandle> = Vec::with_capacity(threads);
     for (thread, (nic, share)) in nics.into_iter().zip(shares).enumerate() {
-        let (ring, make) = (Arc::clone(&ring), Arc::clone(&make));
+        let (ring, make, app_pool) = (Arc::clone(&ring), Arc::clone(&make), app_pool.clone());
         let (net, tcp) = (net_config(spec), tcp_config(spec));
         let handle = ix_runtime::spawn(runtime_config(spec, thread), move || {
             let nic: InstanceNic = ArpSharingNic::new(
                 CaptureNic::new(QueueNic::new(nic, linger), ring, thread),
                 share,
             );
-            let handler = make(ThreadCtx { thread, threads });
+            let handler = make(ThreadCtx {
+                thread,
+                threads,
+                app_pool,
+            });
             Ok(Parts::new(nic, MonotonicClock::new(), net, tcp, handler))
         })
         .with_context(|| format!("starting elastic thread {thread}"))?;
@@ -236,6 +269,10 @@ where
     let failures = shut_down(&state, grace);
     // Every queue pair went with its thread; now the pools, the EAL (its runtime
     // directory removed) and the namespace handle; the agent's socket last.
+    // The application's state (a cache's values in the app pool) goes before the
+    // pools and the EAL it lives on.
+    drop(make);
+    drop(app_pool);
     drop(device);
     drop(agent);
     if failures.is_empty() {

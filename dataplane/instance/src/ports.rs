@@ -8,6 +8,7 @@ use crate::tap::{TapOptions, TapPort, DEFAULT_FLOW_GROUPS};
 use crate::vhost::{parse_mac, PairKind, PairOptions, PairPort};
 use anyhow::{bail, Context, Result};
 use ix_dpdk::nic::{DpdkNic, DpdkPool};
+use ix_dpdk::Eal;
 use ix_nic::{Batch, FrameOf, Nic, RxOf};
 use ix_runtime::FlowGroups;
 use std::time::Duration;
@@ -66,15 +67,13 @@ impl Device {
                 host_prefix,
                 bridge,
             } => {
-                let Some(host) = *host_addr else {
-                    bail!(
-                        "a tap NIC needs host_addr (a bridge-only kernel side is not supported yet)"
-                    );
-                };
+                if host_addr.is_none() && bridge.is_none() {
+                    bail!("tap {iface}: the kernel side needs host_addr or a bridge");
+                }
                 let tap = TapPort::bring_up(&TapOptions {
                     iface: iface.clone(),
                     netns: netns.clone(),
-                    host_addr: (host, *host_prefix),
+                    host_addr: host_addr.map(|h| (h, *host_prefix)),
                     core,
                     queues: queues16,
                     eal,
@@ -160,6 +159,24 @@ impl Device {
             );
         }
         Ok(nics)
+    }
+
+    /// The EAL the port runs on.
+    pub fn eal(&self) -> &Eal {
+        match self {
+            Device::Tap(t) => t.eal(),
+            Device::Pair(p) => p.eal(),
+            Device::Kernel(k) => k.eal(),
+        }
+    }
+
+    /// The port's mbuf pools.
+    pub fn pool(&self) -> &DpdkPool {
+        match self {
+            Device::Tap(t) => t.pool(),
+            Device::Pair(p) => p.pool(),
+            Device::Kernel(k) => k.pool(),
+        }
     }
 
     /// How long the thread owning a queue pair waits, before closing it, for the

@@ -84,7 +84,7 @@ pub struct PairOptions {
 pub struct PairPort {
     nic: Option<DpdkNic>,
     pool: DpdkPool,
-    _eal: Eal,
+    eal: Eal,
     kind: PairKind,
     socket: PathBuf,
 }
@@ -193,7 +193,7 @@ impl PairPort {
         Ok(PairPort {
             nic: Some(nic),
             pool,
-            _eal: eal,
+            eal,
             kind: opts.kind,
             socket: socket.clone(),
         })
@@ -217,6 +217,11 @@ impl PairPort {
     /// The mbuf pools.
     pub fn pool(&self) -> &DpdkPool {
         &self.pool
+    }
+
+    /// The EAL this port runs on (to make more pools on it).
+    pub fn eal(&self) -> &Eal {
+        &self.eal
     }
 
     /// Which end this is.
