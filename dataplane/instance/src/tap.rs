@@ -27,8 +27,9 @@ pub struct TapOptions {
     /// Namespace for the kernel side ("" = the current one); created if missing and
     /// then removed on drop.
     pub netns: String,
-    /// The kernel side's address and prefix length.
-    pub host_addr: (Ipv4Addr, u8),
+    /// The kernel side's address and prefix length; `None` leaves the kernel side
+    /// without an address (e.g. enslaved to a bridge that holds the host's address).
+    pub host_addr: Option<(Ipv4Addr, u8)>,
     /// The core the EAL's main thread (and so the elastic thread) is pinned to.
     pub core: u32,
     /// Queue pairs, one per elastic thread (1-16; with more than one, flows are
@@ -46,7 +47,7 @@ pub struct TapPort {
     nics: Vec<DpdkNic>,
     iface: String,
     pool: DpdkPool,
-    _eal: Eal,
+    eal: Eal,
     netns: Option<Netns>,
 }
 
@@ -122,13 +123,14 @@ impl TapPort {
             .first()
             .map(Nic::mac)
             .context("the tap port's queues")?;
-        let (host, prefix) = opts.host_addr;
-        let host_cidr = format!("{host}/{prefix}");
         ix_hostlink::run(
             "ip",
             &["link", "set", &opts.iface, "address", &kernel_side_mac(mac)],
         )?;
-        ix_hostlink::run("ip", &["addr", "replace", &host_cidr, "dev", &opts.iface])?;
+        if let Some((host, prefix)) = opts.host_addr {
+            let host_cidr = format!("{host}/{prefix}");
+            ix_hostlink::run("ip", &["addr", "replace", &host_cidr, "dev", &opts.iface])?;
+        }
         ix_hostlink::run("ip", &["link", "set", &opts.iface, "up"])?;
         if let Some(nic) = nics.first() {
             nic.port()
@@ -139,7 +141,7 @@ impl TapPort {
             nics,
             iface: opts.iface.clone(),
             pool,
-            _eal: eal,
+            eal,
             netns,
         })
     }
@@ -167,6 +169,11 @@ impl TapPort {
     /// The mbuf pools.
     pub fn pool(&self) -> &DpdkPool {
         &self.pool
+    }
+
+    /// The EAL this port runs on (to make more pools on it).
+    pub fn eal(&self) -> &Eal {
+        &self.eal
     }
 
     /// The namespace's name, if the kernel side is in one.
