@@ -681,7 +681,7 @@ fn main() -> Result<ExitCode> {
             let tap = TapPort::bring_up(&TapOptions {
                 iface: args.iface.clone(),
                 netns: args.netns.clone(),
-                host_addr,
+                host_addr: Some(host_addr),
                 core,
                 queues: u16::try_from(threads).context("too many threads")?,
                 eal: EalSettings {
