@@ -1,0 +1,128 @@
+//! `-A`: serve masters, one session (one run) at a time, until killed.
+
+use crate::agent::{AgentConfig, Channel, Message};
+use crate::dist::Distribution;
+use crate::error::{LoadgenError, Result};
+use crate::protocol::Protocol;
+use crate::runner::{self, RunConfig};
+use crate::transport::TransportKind;
+use crate::workload::Workload;
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+/// How long an agent waits for the master's next message.
+const MASTER_TIMEOUT: Duration = Duration::from_secs(600);
+/// Drain time after the window, as the master uses.
+pub const DRAIN_S: f64 = 2.0;
+
+/// The agent's own settings (the rest comes from the master).
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    /// Address to listen on (`-p` gives the port).
+    pub listen: SocketAddr,
+    /// Its threads (`-T`).
+    pub threads: usize,
+    /// Its rate weight (`--lambda_mul`).
+    pub lambda_mul: u64,
+    /// Its transport.
+    pub transport: TransportKind,
+}
+
+/// Turns the master's config into a run (rate still 0: set from the lambda message).
+pub fn run_config(
+    cfg: &AgentConfig,
+    threads: usize,
+    transport: TransportKind,
+) -> Result<RunConfig> {
+    let servers = cfg
+        .servers
+        .iter()
+        .map(|s| {
+            s.parse()
+                .map_err(|_| LoadgenError::parse("server", s, "not ip:port"))
+        })
+        .collect::<Result<Vec<SocketAddr>>>()?;
+    Ok(RunConfig {
+        servers,
+        proto: if cfg.binary {
+            Protocol::Binary
+        } else {
+            Protocol::Ascii
+        },
+        workload: Workload {
+            keysize: Distribution::parse("keysize", &cfg.keysize)?,
+            valuesize: Distribution::parse("valuesize", &cfg.valuesize)?,
+            records: cfg.records.max(1),
+            update: cfg.update,
+        },
+        threads: threads.max(1),
+        connections: cfg.connections.max(1),
+        depth: cfg.depth.max(1),
+        lambda_per_conn: 0.0,
+        iadist: Distribution::parse("iadist", &cfg.iadist)?,
+        warmup_s: cfg.warmup_s,
+        time_s: cfg.time_s,
+        drain_s: DRAIN_S,
+        keep_samples: false,
+        seed: cfg.seed,
+        transport,
+    })
+}
+
+/// Listens and serves masters forever; a failed session is reported to its master
+/// and on stderr, and the agent waits for the next.
+pub fn serve(opts: &AgentOptions) -> Result<()> {
+    let listener = TcpListener::bind(opts.listen)
+        .map_err(|e| LoadgenError::io(format!("agent: listen on {}", opts.listen), e))?;
+    eprintln!("ix-mutilate agent listening on {}", opts.listen);
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("agent: accept: {e}");
+                continue;
+            }
+        };
+        let mut chan = match Channel::new(stream, Some(MASTER_TIMEOUT)) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("agent: {peer}: {e}");
+                continue;
+            }
+        };
+        if let Err(e) = session(&mut chan, opts) {
+            eprintln!("agent: session with {peer} failed: {e}");
+            let _ = chan.send(&Message::Error {
+                message: e.to_string(),
+            });
+        }
+    }
+}
+
+/// One run for one master, steps 1-6 of the protocol (see `agent`).
+pub fn session(chan: &mut Channel, opts: &AgentOptions) -> Result<()> {
+    let Message::Config(cfg) = chan.recv_kind("config")? else {
+        return Err(LoadgenError::Agent("expected config".into()));
+    };
+    let mut run = run_config(&cfg, opts.threads, opts.transport)?;
+    run.seed ^= u64::from(opts.listen.port()).wrapping_mul(0x2545_f491_4f6c_dd1d);
+    let connections = (run.threads * run.connections * run.servers.len()) as u64;
+    chan.send(&Message::Weight {
+        connections,
+        lambda_mul: opts.lambda_mul,
+    })?;
+    let Message::Lambda { qps, lambda_denom } = chan.recv_kind("lambda")? else {
+        return Err(LoadgenError::Agent("expected lambda".into()));
+    };
+    if qps > 0.0 && lambda_denom > 0.0 {
+        run.lambda_per_conn = qps / lambda_denom * opts.lambda_mul as f64;
+    }
+    let stats = runner::run(&run, &mut || {
+        chan.send(&Message::Ready)?;
+        chan.recv_kind("go").map(|_| ())
+    })?;
+    chan.send(&Message::Stats {
+        counts: stats.counts,
+        seconds: stats.seconds(),
+    })
+}

@@ -1,0 +1,52 @@
+//! How connections' bytes reach servers. Everything above this trait (schedule,
+//! protocol, measurement) is the same whichever transport carries the bytes.
+
+pub mod libix_kernel;
+pub mod linux;
+
+use crate::clock::Clock;
+use crate::conn::Connection;
+use crate::error::Result;
+use std::net::SocketAddr;
+
+/// Carries the bytes of a set of connections, driven by one thread.
+pub trait Transport {
+    /// Opens a connection to `server`; connections are numbered in the order opened,
+    /// and `drive`'s `conns[i]` is the i-th one.
+    fn connect(&mut self, server: SocketAddr) -> Result<()>;
+
+    /// Moves bytes between `conns` and their sockets, calling each connection's `tick`
+    /// as time passes, until every connection `is_done` (returns true) or the clock
+    /// reaches `deadline_ns` (returns false).
+    fn drive(
+        &mut self,
+        conns: &mut Vec<Connection>,
+        clock: &Clock,
+        deadline_ns: u64,
+    ) -> Result<bool>;
+}
+
+/// Which transport to use (`--transport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// Linux sockets, one mio event loop per thread.
+    Linux {
+        /// Block in epoll between arrivals (`-B`) instead of spinning close to them.
+        blocking: bool,
+    },
+    /// libix's per-connection layer (`ev`) on libix's kernel transport: the client
+    /// code a dataplane (DPDK) client would run, over Linux sockets.
+    LibixKernel,
+}
+
+impl TransportKind {
+    /// A new transport of this kind for one thread.
+    pub fn open(self) -> Result<Box<dyn Transport>> {
+        match self {
+            TransportKind::Linux { blocking } => {
+                Ok(Box::new(linux::LinuxTransport::new(blocking)?))
+            }
+            TransportKind::LibixKernel => Ok(Box::new(libix_kernel::LibixKernelTransport::new()?)),
+        }
+    }
+}
