@@ -1,54 +1,14 @@
-//! The elastic thread's steady state allocates nothing and copies no payload: a
-//! counting global allocator watches a libix server (per-connection layer,
-//! zero-copy responses) and a raw-interface client over the fake NIC.
+//! The elastic thread's steady state allocates nothing and copies no payload: the
+//! allocation-counter crate's counting global allocator watches a libix server
+//! (per-connection layer, zero-copy responses) and a raw-interface client over the
+//! fake NIC.
 //!
 //! Its own test binary, so the allocator affects nothing else; counts are per thread.
 
 mod support;
 
 use ix_runtime::RuntimeConfig;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use support::*;
-
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
-}
-
-// SAFETY: defers every operation to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 #[test]
 fn elastic_threads_in_steady_state_allocate_and_copy_nothing() {
@@ -58,16 +18,15 @@ fn elastic_threads_in_steady_state_allocate_and_copy_nothing() {
     assert_eq!(p.client.handler().connected.len(), 8);
     assert!(p.client.handler().rounds > 100, "traffic flows");
 
-    let probe = allocs();
-    drop(std::hint::black_box(Vec::<u8>::with_capacity(16)));
-    assert_eq!(allocs() - probe, 1, "the counter works");
+    let probe = allocation_counter::measure(|| {
+        drop(std::hint::black_box(Vec::<u8>::with_capacity(16)));
+    });
+    assert_eq!(probe.count_total, 1, "the counter works");
 
     ix_nic::copy::reset();
     let rounds = p.client.handler().rounds;
     let (s0, c0) = (*p.server.counters(), *p.client.counters());
-    let before = allocs();
-    p.run(5000);
-    let during = allocs() - before;
+    let during = allocation_counter::measure(|| p.run(5000)).count_total;
     let done = p.client.handler().rounds - rounds;
     assert_eq!(during, 0, "heap allocations on the steady-state path");
     assert_eq!(ix_nic::copy::copied_bytes(), 0, "payload copied");
