@@ -190,6 +190,28 @@ impl<R: RxBuf> OooQueue<R> {
         }
     }
 
+    /// Releases every byte held at or after `end` (the peer's FIN: nothing there is
+    /// data, and it must never be SACKed or delivered); returns the bytes released.
+    pub fn truncate_from(&mut self, end: Seq) -> usize {
+        let before = self.bytes;
+        while let Some((s, seg)) = self.segs.back_mut() {
+            if s.ge(end) {
+                self.bytes -= seg.len();
+                self.segs.pop_back();
+                continue;
+            }
+            let keep = end.since(*s) as usize;
+            if keep < seg.len() {
+                self.bytes -= seg.len() - keep;
+                seg.truncate(keep);
+            }
+            break;
+        }
+        let segs = &self.segs;
+        self.recent.retain(|x| Self::find(segs, *x).is_some());
+        before - self.bytes
+    }
+
     /// Up to `n` SACK blocks describing what is held (RFC 2018 4): the block of the
     /// most recent arrival first, then the other most recently changed blocks, then
     /// the rest from lowest to highest. A sender that hears of every block in turn
@@ -333,5 +355,30 @@ mod tests {
         );
         assert_eq!(q.sack_blocks(1).len(), 1);
         assert_eq!(q.clear(), 8);
+    }
+
+    #[test]
+    fn truncate_from_releases_every_byte_at_or_after_the_edge() {
+        let pool = HeapPool::new(16, 64);
+        let mut q = OooQueue::with_capacity(4);
+        let base = Seq(u32::MAX - 2);
+        q.insert(base.add(10), seg(&pool, b"abcd"), 4).unwrap();
+        q.insert(base.add(20), seg(&pool, b"efgh"), 4).unwrap();
+        q.insert(base.add(30), seg(&pool, b"ijkl"), 4).unwrap();
+        // Cuts the middle segment after two bytes and drops the last.
+        assert_eq!(q.truncate_from(base.add(22)), 6);
+        assert_eq!(q.bytes(), 6);
+        assert_eq!(
+            q.sack_blocks(4).as_slice(),
+            &[(base.add(20), base.add(22)), (base.add(10), base.add(14))]
+        );
+        // An edge beyond everything held releases nothing; at a segment's start, it.
+        assert_eq!(q.truncate_from(base.add(40)), 0);
+        assert_eq!(q.truncate_from(base.add(20)), 2);
+        assert_eq!(q.sack_blocks(4).as_slice(), &[(base.add(10), base.add(14))]);
+        assert_eq!(q.truncate_from(base), 4);
+        assert!(q.is_empty());
+        assert!(q.sack_blocks(4).is_empty());
+        assert_eq!(pool.stats().in_use(), 0);
     }
 }

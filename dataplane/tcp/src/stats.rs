@@ -162,6 +162,9 @@ counters! {
     RecvQueueFull => "drop_recv_queue_full",
     /// Segments received with data the window had no room for (trimmed or dropped).
     WindowOverrun => "window_overrun",
+    /// Data received at or after the peer's FIN (trimmed or dropped, out-of-order
+    /// data held there included): the stream ends at the FIN.
+    DataPastFin => "drop_data_past_fin",
     /// Data received after the application closed its side for reading (reset).
     DataAfterClose => "data_after_close",
     /// Entries put in TIME_WAIT.

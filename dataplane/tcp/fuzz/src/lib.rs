@@ -8,8 +8,7 @@
 //! `ix_net::Interface` over a `FakeNic`, checking after every step what
 //! [`check`] (each frame), [`segments`] (each segment against its flow), [`app`]
 //! (events), [`calls`] (call results) and [`invariants`] (tables, books, counters)
-//! demand, and at the end that nothing leaked. [`known`] lists the ix-tcp defects
-//! found and not fixed yet, tolerated narrowly; [`trace`] prints a run.
+//! demand, and at the end that nothing leaked; [`trace`] prints a run.
 //!
 //! The fuzz target in `fuzz_targets/` is one line; everything here is ordinary Rust,
 //! so `cargo test` in this directory checks the harness without libFuzzer.
@@ -25,10 +24,11 @@ pub mod calls;
 pub mod check;
 pub mod grammar;
 pub mod invariants;
-pub mod known;
+pub mod offers;
 pub mod peer;
 pub mod random;
 pub mod segments;
+pub mod sent;
 pub mod setup;
 pub mod wire;
 pub mod world;

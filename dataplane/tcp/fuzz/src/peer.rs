@@ -11,6 +11,8 @@ use crate::check::Out;
 use crate::grammar::{
     AckChoice, OffsetChoice, OptItem, PayloadLen, SackBlock, SegSpec, SeqChoice, Target,
 };
+use crate::offers::offer_in;
+use crate::sent::SentLog;
 use crate::setup::PeerSyn;
 use crate::wire::RawSeg;
 use ix_tcp::seq::Seq;
@@ -65,12 +67,11 @@ pub struct Flow {
     /// the engine reads it: at most 14).
     pub ws_max: u8,
     /// The right edge of the largest window the peer advertised to the engine's
-    /// current incarnation on this tuple (every window scaled by `ws_max`): the
-    /// engine may send nothing beyond it.
+    /// current incarnation on this tuple (every window scaled by `ws_max`, each
+    /// counted from its own ACK): the engine may send nothing beyond it.
     pub peer_edge: Option<Seq>,
-    /// The same for ACKs below the peer's previous one, their windows counted from
-    /// it instead ([`crate::known::WINDOW_FROM_OLD_ACK`]).
-    pub old_ack_edge: Option<Seq>,
+    /// The data the peer sent to the engine's current incarnation on this tuple.
+    pub sent: SentLog,
     /// Whether the peer sent a FIN on this tuple.
     pub peer_sent_fin: bool,
     /// Whether the application opened a connection on this tuple.
@@ -99,7 +100,7 @@ impl Flow {
             offered_ws: false,
             ws_max: 0,
             peer_edge: None,
-            old_ack_edge: None,
+            sent: SentLog::default(),
             peer_sent_fin: false,
             app_connected: false,
             conn: None,
@@ -165,8 +166,11 @@ impl Flows {
 
     /// Turns `spec` into a segment (the flow it targets is made if new), and
     /// records what the peer now knows it sent. `syn_opts` are the options put on
-    /// a SYN whose spec has none.
-    pub fn resolve(&mut self, spec: &SegSpec, syn_opts: &PeerSyn) -> (usize, RawSeg) {
+    /// a SYN whose spec has none. `unseen` bounds the bytes the engine may have
+    /// sent on any flow that the wire has not shown yet (frames waiting in the
+    /// interface's queues): an ACK that far beyond what the peer saw may be one
+    /// the engine takes, and then the peer did acknowledge those bytes.
+    pub fn resolve(&mut self, spec: &SegSpec, syn_opts: &PeerSyn, unseen: u32) -> (usize, RawSeg) {
         let i = match spec.target {
             Target::Flow(k) if !self.list.is_empty() => usize::from(k) % self.list.len(),
             Target::Flow(_) => self.index(Tuple {
@@ -219,6 +223,7 @@ impl Flows {
         };
         let first = seq.add(u32::from(syn));
         let payload = (0..len).map(|k| peer_byte(first.add(k))).collect();
+        f.sent.record(first, len);
         // The peer's stream moves on when it sends at or past its next byte (not
         // for a gap: the bytes before it are still to be sent, by `Next`). Not for
         // a SYN either: no TCP takes data from one, and whether it starts a new
@@ -229,22 +234,20 @@ impl Flows {
             f.peer_nxt = end;
         }
         f.peer_sent_fin |= flags & FIN != 0;
-        let old_ack = ack.lt(f.una());
-        if flags & ACK != 0 && ack.ge(f.una()) && ack.le(f.max()) {
+        // The most the engine may have sent: what the wire showed, and what may
+        // still wait in the interface's queues.
+        let hi = f.max().add(unseen);
+        if flags & ACK != 0 && ack.ge(f.una()) && ack.le(hi) {
             f.peer_una = Some(ack);
         }
         // Only an ACK the engine may take (not above SND.MAX, not far below it)
         // moves its window; the others would make the maximum meaningless.
-        let acceptable = f.eng_max.is_some_and(|m| m.since(ack) <= 1 << 30);
+        let acceptable = f.eng_max.is_some() && hi.since(ack) <= (1 << 30) + unseen;
         if flags & ACK != 0 && acceptable {
             let wnd = u32::from(spec.window.value()) << f.ws_max;
             let edge = ack.add(wnd);
             if f.peer_edge.is_none_or(|e| edge.gt(e)) {
                 f.peer_edge = Some(edge);
-            }
-            let from_una = f.una().add(wnd);
-            if old_ack && f.old_ack_edge.is_none_or(|e| from_una.gt(e)) {
-                f.old_ack_edge = Some(from_una);
             }
         }
         let seg = RawSeg {
@@ -285,7 +288,7 @@ impl Flows {
             if f.eng_iss != Some(seq) {
                 f.peer_una = None;
                 f.peer_edge = None;
-                f.old_ack_edge = None;
+                f.sent.clear();
             }
             f.eng_iss = Some(seq);
             f.eng_max = Some(end);
@@ -311,31 +314,32 @@ impl Flows {
 }
 
 impl Flow {
-    /// Records what a SYN with these options lets the engine assume of the peer.
+    /// Records what a SYN with these options lets the engine assume of the peer:
+    /// what the bytes offer, read as a parser reads them; if the walk is in doubt,
+    /// the most any item (or the 536 default) allows.
     fn note_syn_options(&mut self, items: &[OptItem], bytes: &[u8]) {
-        // What the engine parses from the bytes; if the walk is in doubt, assume
-        // the most any item (or the 536 default) allows.
-        let parsed = mss_in(bytes);
-        let most = items
-            .iter()
-            .filter_map(|o| match o {
-                OptItem::Mss(v) => Some(*v),
-                _ => None,
-            })
-            .chain([536])
-            .max()
-            .unwrap_or(536);
-        let mss = parsed.unwrap_or(most).max(64);
-        self.mss_cap = Some(self.mss_cap.map_or(mss, |c| c.max(mss)));
-        for o in items {
-            match o {
-                OptItem::SackPermitted => self.offered_sack = true,
-                OptItem::Wscale(w) => {
-                    self.offered_ws = true;
-                    self.ws_max = self.ws_max.max((*w).min(14));
+        let (mss, wscale, sack) = match offer_in(bytes) {
+            Some(o) => (o.mss, o.wscale, o.sack),
+            None => {
+                let mut mss = 536;
+                let (mut ws, mut sack) = (None, false);
+                for o in items {
+                    match *o {
+                        OptItem::Mss(v) => mss = mss.max(v),
+                        OptItem::Wscale(w) => ws = ws.max(Some(w.min(14))),
+                        OptItem::SackPermitted => sack = true,
+                        _ => {}
+                    }
                 }
-                _ => {}
+                (mss, ws, sack)
             }
+        };
+        let mss = mss.max(64);
+        self.mss_cap = Some(self.mss_cap.map_or(mss, |c| c.max(mss)));
+        self.offered_sack |= sack;
+        if let Some(w) = wscale {
+            self.offered_ws = true;
+            self.ws_max = self.ws_max.max(w);
         }
     }
 }
@@ -417,48 +421,4 @@ fn fit_offset(options: &mut Vec<u8>, words: u8, seq: Seq) -> u8 {
         }
     }
     words
-}
-
-/// The MSS option a parser finds in `opts` (the last one; 536 if none): `None` if
-/// the options are malformed in a way a parser may treat differently (then the
-/// caller assumes the most any item allows).
-fn mss_in(opts: &[u8]) -> Option<u16> {
-    let mut mss = 536;
-    let mut b = opts;
-    while let Some(&kind) = b.first() {
-        match kind {
-            0 => break,
-            1 => {
-                b = &b[1..];
-                continue;
-            }
-            _ => {}
-        }
-        let len = usize::from(*b.get(1)?);
-        if len < 2 || len > b.len() {
-            return None;
-        }
-        if kind == 2 {
-            if len != 4 {
-                return None;
-            }
-            mss = u16::from_be_bytes([b[2], b[3]]);
-        }
-        b = &b[len..];
-    }
-    Some(mss)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mss_walk_takes_the_last_and_doubts_malformed() {
-        assert_eq!(mss_in(&[]), Some(536));
-        assert_eq!(mss_in(&[2, 4, 0, 100, 1, 2, 4, 1, 0]), Some(256));
-        assert_eq!(mss_in(&[0, 2, 4, 0, 100]), Some(536));
-        assert_eq!(mss_in(&[2, 3, 1, 0]), None);
-        assert_eq!(mss_in(&[7, 9, 0, 0]), None);
-    }
 }

@@ -4,7 +4,6 @@
 use crate::addrs::peer_index;
 use crate::app::{stream_byte, AppConn};
 use crate::check::Out;
-use crate::known;
 use crate::peer::{Flow, Tuple, ACK, FIN, RST, SYN};
 use crate::world::World;
 use ix_tcp::seq::Seq;
@@ -54,12 +53,18 @@ impl World {
                 cfg.sack && flow.offered_sack,
                 "SACK blocks, not negotiated: {out:?}"
             );
-            let past_fin = known::SACKS_DATA_PAST_FIN && !self.strict && flow.peer_sent_fin;
-            for &(l, r) in &out.sack {
-                let tolerated = past_fin && l == Seq(out.ack);
-                let above = (l.gt(Seq(out.ack)) || tolerated) && r.gt(l);
+            let dsack = dsack_of(&out.sack, Seq(out.ack));
+            if let Some((l, r)) = dsack {
+                assert!(cfg.dsack, "D-SACK block {l}..{r}, not configured: {out:?}");
                 assert!(
-                    above,
+                    flow.sent.twice(l, r),
+                    "D-SACK block {l}..{r}: bytes the peer did not send twice: {out:?}"
+                );
+            }
+            // Every other block reports data held beyond the cumulative ACK.
+            for &(l, r) in out.sack.iter().skip(usize::from(dsack.is_some())) {
+                assert!(
+                    l.gt(Seq(out.ack)) && r.gt(l),
                     "SACK block {l}..{r} not above ACK {}: {out:?}",
                     out.ack
                 );
@@ -108,12 +113,7 @@ impl World {
         );
         if len > 0 {
             let end = Seq(out.seq).add(len as u32);
-            let mut edge = flow.peer_edge.expect("data before the peer's first ACK");
-            if let (true, false, Some(e)) =
-                (known::WINDOW_FROM_OLD_ACK, self.strict, flow.old_ack_edge)
-            {
-                edge = edge.max(e);
-            }
+            let edge = flow.peer_edge.expect("data before the peer's first ACK");
             assert!(
                 end.le(edge),
                 "sent up to {end}, beyond the peer's window edge {edge}: {out:?}"
@@ -136,6 +136,14 @@ impl World {
             assert!(verdicts.any(|v| v.is_ok()), "{e}");
         }
     }
+}
+
+/// The first of `blocks` if it is a D-SACK block (RFC 2883 4: one at or below the
+/// cumulative acknowledgment `ack`, or inside the second block), not empty.
+fn dsack_of(blocks: &[(Seq, Seq)], ack: Seq) -> Option<(Seq, Seq)> {
+    let &(l, r) = blocks.first()?;
+    let inside_next = blocks.get(1).is_some_and(|&(l2, r2)| l2.le(l) && r.le(r2));
+    (l.lt(r) && (r.le(ack) || inside_next)).then_some((l, r))
 }
 
 /// Whether `out`'s bytes and FIN are connection `c`'s (started at `iss`): its

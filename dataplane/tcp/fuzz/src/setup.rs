@@ -52,6 +52,8 @@ pub enum Sizes {
 pub struct Features {
     /// Offer and use SACK.
     pub sack: bool,
+    /// Report duplicates with D-SACK blocks (RFC 2883), when SACK is on.
+    pub dsack: bool,
     /// Offer window scaling.
     pub window_scaling: bool,
     /// Answer with SYN cookies when the SYN queue is full.
@@ -128,6 +130,7 @@ impl Setup {
             fin_wait2_timeout: Duration::from_secs(10),
             mss: if self.small_mss { 536 } else { 1460 },
             sack: f.sack,
+            dsack: f.dsack,
             window_scaling: f.window_scaling,
             syncookies: f.syncookies,
             keepalive: f.keepalive.then_some(KeepaliveConfig {

@@ -20,6 +20,7 @@ fn setup(sizes: Sizes, sack: bool) -> Setup {
         active: 2,
         features: Features {
             sack,
+            dsack: sack,
             window_scaling: true,
             syncookies: true,
             keepalive: false,

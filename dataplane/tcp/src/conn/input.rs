@@ -280,17 +280,32 @@ impl<P: BufPool> Tcb<P> {
                         payload.truncate(room as usize);
                         fin = false;
                     }
+                    // The stream ends at a FIN already seen beyond a gap: nothing at
+                    // or after it is data (nor is this segment's FIN, further on).
+                    if let Some(fs) = self.ooo_fin {
+                        let keep = if seq.lt(fs) { fs.since(seq) } else { 0 };
+                        if payload.len() as u32 > keep {
+                            core.count(Counter::DataPastFin);
+                            payload.truncate(keep as usize);
+                            fin = false;
+                        }
+                    }
                     let end = seq.add(payload.len() as u32);
+                    // The FIN is known before the data goes in: held segments the
+                    // data joins up with must stop at it.
+                    if fin && end.gt(self.rcv_nxt) {
+                        self.fin_beyond_gap(core, end);
+                    }
                     if !payload.is_empty() {
                         self.receive_data(core, seq, payload);
                     } else {
                         self.ack_now = true;
                     }
                     if self.pending_fin {
-                        return self.process_fin(outcome);
+                        return self.process_fin(core, outcome);
                     }
                     if fin {
-                        return self.fin_arrives(end, outcome);
+                        return self.fin_arrives(core, end, outcome);
                     }
                     return outcome;
                 }
@@ -302,7 +317,7 @@ impl<P: BufPool> Tcb<P> {
             }
         }
         if f.has(Flags::FIN) {
-            return self.fin_arrives(seq, outcome);
+            return self.fin_arrives(core, seq, outcome);
         }
         outcome
     }
@@ -427,8 +442,20 @@ impl<P: BufPool> Tcb<P> {
                 self.schedule_tlp(core);
             }
         }
-        // Window update (RFC 9293 3.10.7.4, fifth check, SND.WL1/WL2 rule).
-        if self.snd_wl1.lt(hdr.seq) || (self.snd_wl1 == hdr.seq && self.snd_wl2.le(ack)) {
+        // Window update (RFC 9293 3.10.7.4, fifth check): only from an ACK within
+        // SND.UNA =< SEG.ACK =< SND.MAX (checked above; SND.UNA is `ack` now if it
+        // advanced), since the window a segment carries counts from its own ACK.
+        // Then the SND.WL1/WL2 rule, and, as Linux does, any ACK that advances
+        // SND.UNA: the peer's ACKs only grow, so its window is the newest, even
+        // on a segment below SND.WL1 (one filling a gap behind data it sent
+        // ahead). Else the older window would count from the new SND.UNA, past
+        // any edge the peer advertised. So SND.UNA + SND.WND is always the right
+        // edge of the window the peer advertised last.
+        let in_range = ack == self.snd_una;
+        let newer = advanced
+            || self.snd_wl1.lt(hdr.seq)
+            || (self.snd_wl1 == hdr.seq && self.snd_wl2.le(ack));
+        if in_range && newer {
             self.snd_wnd = window;
             self.max_snd_wnd = self.max_snd_wnd.max(window);
             self.snd_wl1 = hdr.seq;
@@ -653,9 +680,14 @@ impl<P: BufPool> Tcb<P> {
     /// A duplicate of data held arrived (`[l, r)`): report it with the next ACK
     /// (D-SACK, RFC 2883, if configured), which goes at once. Not data older than a
     /// receive buffer before RCV.NXT: no sender can still be retransmitting that,
-    /// and a block reaching that far back tells it nothing.
-    fn note_dsack(&mut self, cfg: &TcpConfig, l: Seq, r: Seq) {
+    /// and a block reaching that far back tells it nothing. Nor bytes before the
+    /// peer's first (after its SYN): never received, so not duplicates.
+    fn note_dsack(&mut self, cfg: &TcpConfig, mut l: Seq, r: Seq) {
         let recent = self.rcv_nxt.since(l) <= cfg.recv_buf || l.ge(self.rcv_nxt);
+        let first = self.irs.add(1);
+        if recent && l.lt(first) {
+            l = first;
+        }
         if cfg.dsack && self.sack_ok && l.lt(r) && recent {
             self.dsack = Some((l, r));
             self.ack_now = true;
@@ -746,20 +778,35 @@ impl<P: BufPool> Tcb<P> {
     }
 
     /// A FIN at sequence `fin_seq`: processed if it is next, remembered if beyond a gap.
-    fn fin_arrives(&mut self, fin_seq: Seq, outcome: Outcome) -> Outcome {
+    fn fin_arrives(&mut self, core: &mut Core, fin_seq: Seq, outcome: Outcome) -> Outcome {
         if fin_seq == self.rcv_nxt {
-            return self.process_fin(outcome);
+            return self.process_fin(core, outcome);
         }
         if fin_seq.gt(self.rcv_nxt) {
-            self.ooo_fin = Some(fin_seq);
+            self.fin_beyond_gap(core, fin_seq);
         }
         self.ack_now = true;
         outcome
     }
 
+    /// A FIN at `fin_seq`, beyond RCV.NXT: remembered (the lowest, if the peer sent
+    /// several), and out-of-order data held at or after it released: it can never
+    /// be delivered, and SACKing it would tell the peer it arrived.
+    fn fin_beyond_gap(&mut self, core: &mut Core, fin_seq: Seq) {
+        let fs = match self.ooo_fin {
+            Some(known) if known.le(fin_seq) => known,
+            _ => fin_seq,
+        };
+        self.ooo_fin = Some(fs);
+        if self.ooo.truncate_from(fs) > 0 {
+            core.count(Counter::DataPastFin);
+            self.sync_ooo(core);
+        }
+    }
+
     /// The peer's FIN is in order: RCV.NXT covers it, the application is told, and
     /// the state moves (RFC 9293 3.10.7.4, eighth check).
-    pub(crate) fn process_fin(&mut self, outcome: Outcome) -> Outcome {
+    pub(crate) fn process_fin(&mut self, core: &mut Core, outcome: Outcome) -> Outcome {
         self.pending_fin = false;
         if self.fin_rcvd {
             self.ack_now = true;
@@ -767,6 +814,13 @@ impl<P: BufPool> Tcb<P> {
         }
         self.fin_rcvd = true;
         self.rcv_nxt = self.rcv_nxt.add(1);
+        // Everything still held out of order lies after the FIN.
+        self.ooo_fin = None;
+        if !self.ooo.is_empty() {
+            core.count(Counter::DataPastFin);
+            self.ooo.clear();
+            self.sync_ooo(core);
+        }
         self.ack_now = true;
         self.ev_peer_closed = true;
         match self.state {

@@ -160,9 +160,15 @@ impl<P: BufPool> Tcb<P> {
             let blocks = self.ooo.sack_blocks(4);
             let mut holder = None;
             if let Some((l, r)) = self.dsack.take() {
-                options.sack.push((l, r));
-                core.count(Counter::DsacksOut);
                 holder = blocks.iter().position(|&(a, b)| a.le(l) && r.le(b));
+                // A sender tells a D-SACK block by its place (at or below the ACK,
+                // or inside the next block: RFC 2883 4). One that is neither now
+                // (the data it duplicated was released since, past a FIN) would
+                // read as data held: it is left out.
+                if r.le(self.rcv_nxt) || holder.is_some() {
+                    options.sack.push((l, r));
+                    core.count(Counter::DsacksOut);
+                }
                 if let Some(i) = holder {
                     options.sack.push(blocks[i]);
                 }

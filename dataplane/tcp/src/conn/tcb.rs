@@ -476,11 +476,13 @@ impl<P: BufPool> Tcb<P> {
             self.rcv_adv = self.rcv_nxt.add(w);
             return w as u16;
         }
-        // Round up so the edge the peer computes is not left of rcv_adv.
+        // RFC 7323 2.4: SEG.WND = RCV.WND >> Rcv.Wind.Shift, rounded down. The edge
+        // the peer computes may then lie up to 2^shift - 1 bytes left of rcv_adv (a
+        // retraction RFC 7323 2.4 and appendix F allow). Rounding up instead would
+        // promise bytes past the buffer, and more with every segment of a length
+        // not a multiple of 2^shift: the window would never close.
         let shift = u32::from(self.rcv_wscale);
-        let field = wnd.div_ceil(1 << shift).min(u32::from(u16::MAX));
-        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt.add(field << shift));
-        field as u16
+        (wnd >> shift).min(u32::from(u16::MAX)) as u16
     }
 
     /// Whether a window update is worth an ACK of its own: the edge can move by
