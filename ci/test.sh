@@ -18,6 +18,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked --release
 
+step "fuzz harnesses' own tests (regression scripts, pseudo-random scripts)"
+for crate in dataplane/net/fuzz dataplane/tcp/fuzz apps/memcached-ix/fuzz; do
+    [ -f "$crate/src/lib.rs" ] || continue
+    (cd "$crate" && cargo test --release --locked)
+done
+
 step "fuzz (bounded: 30 s per target; longer runs: ci/fuzz.sh SECONDS)"
 bash ci/fuzz.sh 30
 
