@@ -1,6 +1,8 @@
 //! memcached's command-line flags (the ones that make sense here), checked as
 //! memcached checks them.
 
+use crate::stats::Settings;
+use crate::store::StoreConfig;
 use clap::Parser;
 use std::net::Ipv4Addr;
 
@@ -16,6 +18,9 @@ pub enum ArgsError {
     /// A zero that cannot work.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    /// `-m` needs more buffers than one pool can hold.
+    #[error("-m {0} needs more value buffers than one pool can hold")]
+    TooMuchMemory(u64),
 }
 
 /// memcached-ix's command line (memcached's names).
@@ -120,6 +125,43 @@ impl Args {
     pub fn value_blocks(&self) -> usize {
         (self.memory_bytes() / self.value_block as u64).max(1) as usize
     }
+
+    /// The store's bounds (`-m`, `-I`, `--shards`); fails as [`Args::item_size`].
+    pub fn store_config(&self) -> Result<StoreConfig, ArgsError> {
+        Ok(StoreConfig {
+            limit_bytes: self.memory_bytes(),
+            item_max: self.item_size()?,
+            shards: self.shards,
+        })
+    }
+
+    /// What `stats settings` reports for `threads` threads listening on `inter`
+    /// (the flags otherwise); fails as [`Args::item_size`].
+    pub fn settings(&self, threads: usize, inter: String) -> Result<Settings, ArgsError> {
+        Ok(Settings {
+            maxbytes: self.memory_bytes(),
+            maxconns: self.conn_limit,
+            tcpport: self.port,
+            inter,
+            threads,
+            item_size_max: self.item_size()?,
+            value_block: self.value_block,
+            value_blocks: self.value_blocks(),
+        })
+    }
+
+    /// Buffers the store's pool needs as a dataplane instance with `threads`
+    /// elastic threads: `-m` worth ([`Args::value_blocks`]), plus 1/16 for the
+    /// partly filled last buffer of values, plus 512 per thread for buffers
+    /// parked in per-core pool caches; refused past what a pool can hold.
+    pub fn instance_pool_buffers(&self, threads: usize) -> Result<u32, ArgsError> {
+        let blocks = self.value_blocks() as u64;
+        let total = blocks + blocks / 16 + 512 * threads.max(1) as u64;
+        u32::try_from(total)
+            .ok()
+            .filter(|&n| n < 1 << 30)
+            .ok_or(ArgsError::TooMuchMemory(self.memory_mb))
+    }
 }
 
 #[cfg(test)]
@@ -145,5 +187,26 @@ mod tests {
         assert!(parse(&["-I", "512"]).validate().is_err());
         assert!(parse(&["-m", "1", "-I", "1m"]).validate().is_err());
         assert_eq!(parse(&["-I", "4k"]).item_size(), Ok(4096));
+    }
+
+    #[test]
+    fn instance_pool_is_m_worth_of_buffers_plus_slack() {
+        // 64 MiB of 2 KiB buffers, 1/16 more, 512 per thread.
+        assert_eq!(
+            parse(&["-m", "64"]).instance_pool_buffers(1),
+            Ok(32768 + 2048 + 512)
+        );
+        assert_eq!(
+            parse(&["-m", "64"]).instance_pool_buffers(2),
+            Ok(32768 + 2048 + 1024)
+        );
+        assert_eq!(
+            parse(&["-m", "100000000"]).instance_pool_buffers(1),
+            Err(ArgsError::TooMuchMemory(100000000))
+        );
+        let c = parse(&["-m", "8", "-I", "2m", "--shards", "4"])
+            .store_config()
+            .unwrap();
+        assert_eq!((c.limit_bytes, c.item_max, c.shards), (8 << 20, 2 << 20, 4));
     }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{echo_ix, workspace};
+use common::{echo_ix, memcached_ix, workspace};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -21,6 +21,7 @@ fn toml_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn every_config_in_configs_passes_check() {
     let bin_dir = echo_ix().parent().unwrap().to_owned();
+    assert_eq!(memcached_ix().parent(), Some(bin_dir.as_path()));
     let mut files = Vec::new();
     toml_files(&workspace().join("configs"), &mut files);
     files.sort();
@@ -50,7 +51,7 @@ fn every_config_in_configs_passes_check() {
     let copy = dir.join("default.toml");
     let text = std::fs::read_to_string(workspace().join("configs/default.toml"))
         .unwrap()
-        .replace("\"echo-ix\"", "\"no-such-echo-ix\"");
+        .replace("\"memcached-ix\"", "\"no-such-memcached-ix\"");
     std::fs::write(&copy, text).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_ixctl"))
         .arg("check")
@@ -61,7 +62,7 @@ fn every_config_in_configs_passes_check() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("instance.echo.app") && err.contains("missing application binary"),
+        err.contains("instance.memcached.app") && err.contains("missing application binary"),
         "{err}"
     );
 }

@@ -1,12 +1,13 @@
 //! End to end with the real `echo-ix` over DPDK tap ports whose kernel sides live
-//! in namespaces ixcp creates: the default config with traffic through it (start,
+//! in namespaces ixcp creates: an echo config shaped like the default one (which
+//! runs memcached-ix: see memcached_e2e.rs) with traffic through it (start,
 //! status, stats, conns, capture, stop); two instances side by side on a bridge,
 //! one killed with SIGKILL while a client of the other keeps talking. Each test
 //! has its own run directory and namespaces; they take turns on core 1.
 
 mod common;
 
-use common::{alive, assert_nothing_left, echo_ix, netns_exists, prefix, workspace, Harness};
+use common::{alive, assert_nothing_left, echo_ix, netns_exists, prefix, Harness};
 use ix_hostlink::Netns;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -17,12 +18,37 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const GENEROUS: Duration = Duration::from_secs(60);
 const IO: Duration = Duration::from_secs(20);
 
-/// A config file from `configs/NAME` with this test's namespace, binary, and
-/// oversubscription (this machine has one dataplane core).
-fn adapted(h: &mut Harness, name: &str, old_ns: &str) -> (std::path::PathBuf, String) {
+/// The default config's layout with echo-ix as its instance: tap `ix0`, host side
+/// 10.77.0.1/24 in `ix-default`, echo at 10.77.0.2 port 11211 on core 1.
+const ECHO_CONFIG: &str = r#"
+[global]
+memory = "no-huge"
+memory_mb = 256
+log_level = "info"
+oversubscribe = false
+
+[[nic]]
+kind = "tap"
+name = "ix0"
+netns = "ix-default"
+host_addr = "10.77.0.1/24"
+
+[[instance]]
+name = "echo"
+app = "echo-ix"
+args = ["--port", "11211"]
+cores = [1]
+nic = "ix0"
+addr = "10.77.0.2/24"
+ports = [11211]
+restart = "on-failure"
+"#;
+
+/// `text` with this test's namespace, binary, and oversubscription (this machine
+/// has one dataplane core).
+fn adapted(h: &mut Harness, text: &str, old_ns: &str) -> (std::path::PathBuf, String) {
     let ns = h.ns("e2e");
-    let text = std::fs::read_to_string(workspace().join("configs").join(name))
-        .unwrap()
+    let text = text
         .replace(&format!("\"{old_ns}\""), &format!("\"{ns}\""))
         .replace("\"echo-ix\"", &format!("\"{}\"", echo_ix().display()))
         .replace("oversubscribe = false", "oversubscribe = true");
@@ -56,10 +82,10 @@ fn echo_once(s: &mut TcpStream, msg: &[u8]) {
 }
 
 #[test]
-fn default_config_start_status_stats_conns_capture_stop() {
+fn echo_config_start_status_stats_conns_capture_stop() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut h = Harness::new("e2e-default");
-    let (cfg, ns) = adapted(&mut h, "default.toml", "ix-default");
+    let (cfg, ns) = adapted(&mut h, ECHO_CONFIG, "ix-default");
     let out = h.ok(&["start", cfg.to_str().unwrap()]);
     assert!(
         out.contains(&format!(

@@ -171,10 +171,17 @@ impl<SP: BufPool> Pending<SP> {
     ) -> (usize, bool) {
         let k = self.value_left.min(data.len());
         let mut chunk = &data[..k];
+        // The store's one copy of a value (received segments into its buffers):
+        // reported where the runtime counts payload copies, so that a GET-only
+        // phase showing no copies says something.
         while let Some(b) = self.builder.as_mut() {
             match b.push(cx.store.pool(), chunk) {
-                Ok(()) => break,
+                Ok(()) => {
+                    ix_nic::copy::count(chunk.len());
+                    break;
+                }
                 Err((n, _)) => {
+                    ix_nic::copy::count(n);
                     chunk = &chunk[n..];
                     if !cx.store.free_buffers(cx.now) {
                         self.nomem = true;

@@ -1,9 +1,11 @@
-"""Scripted checks with python-binary-memcached (binary protocol) against 127.0.0.1:PORT.
+"""Scripted checks with python-binary-memcached (binary protocol) against HOST:PORT
+(usage: SCRIPT PORT [HOST], HOST defaulting to 127.0.0.1).
 Exits 0 and prints 'bmemcached: N checks passed' when every check holds."""
 import sys
 import bmemcached
 
 port = int(sys.argv[1])
+host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
 checks = 0
 
 
@@ -15,7 +17,7 @@ def check(cond, what):
     checks += 1
 
 
-c = bmemcached.Client(["127.0.0.1:%d" % port])
+c = bmemcached.Client(["%s:%d" % (host, port)])
 check(c.set("a", "alpha") is True, "set")
 check(c.get("a") == "alpha", "get")
 check(c.add("a", "other") is False, "add of present key")

@@ -1,9 +1,11 @@
-"""Scripted checks with pymemcache (text protocol) against a server at 127.0.0.1:PORT.
+"""Scripted checks with pymemcache (text protocol) against a server at HOST:PORT
+(usage: SCRIPT PORT [HOST], HOST defaulting to 127.0.0.1).
 Exits 0 and prints 'pymemcache: N checks passed' when every check holds."""
 import sys
 from pymemcache.client.base import Client
 
 port = int(sys.argv[1])
+host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
 checks = 0
 
 
@@ -16,7 +18,7 @@ def check(cond, what):
 
 
 for noreply in (False, True):
-    c = Client(("127.0.0.1", port), default_noreply=noreply, connect_timeout=5, timeout=10)
+    c = Client((host, port), default_noreply=noreply, connect_timeout=5, timeout=10)
     p = "nr%d-" % noreply
     c.set(p + "a", b"alpha", expire=0)
     check(c.get(p + "a") == b"alpha", "set/get noreply=%s" % noreply)

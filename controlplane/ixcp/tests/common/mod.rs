@@ -183,21 +183,32 @@ pub fn workspace() -> PathBuf {
 pub fn echo_ix() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let root = workspace();
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root.join("target"));
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-            let status = Command::new(cargo)
-                .current_dir(&root)
-                .args(["build", "--release", "-p", "echo-ix", "--bin", "echo-ix"])
-                .status()
-                .unwrap();
-            assert!(status.success(), "building echo-ix failed");
-            let bin = target.join("release/echo-ix");
-            assert!(bin.exists(), "{} missing after the build", bin.display());
-            bin
-        })
+        .get_or_init(|| release_bin("echo-ix", "echo-ix"))
         .clone()
+}
+
+/// The release `memcached-ix` binary, built here if needed (as [`echo_ix`]).
+pub fn memcached_ix() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| release_bin("memcached-ix", "memcached-ix"))
+        .clone()
+}
+
+/// Builds binary `bin` of package `package` in release mode and returns its path.
+pub fn release_bin(package: &str, bin: &str) -> PathBuf {
+    let root = workspace();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let status = Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--release", "-p", package, "--bin", bin])
+        .status()
+        .unwrap();
+    assert!(status.success(), "building {bin} failed");
+    let path = target.join("release").join(bin);
+    assert!(path.exists(), "{} missing after the build", path.display());
+    path
 }

@@ -1,29 +1,21 @@
-//! `memcached-ix`: memcached on libix. With memcached's flags it runs on libix's
-//! kernel transport (Linux sockets, epoll; one thread per `-t`, each with its own
-//! `SO_REUSEPORT` listener), sharing one store. Prints `READY` once every thread
-//! listens; stops on SIGINT/SIGTERM.
-//!
-//! As a dataplane instance (the control plane sets `IX_INSTANCE_SPEC`) it would run
-//! through `ix_instance::run`; that entry point does not exist yet, so that mode
-//! refuses to start with a clear error.
-
-#![forbid(unsafe_code)]
+//! memcached-ix on libix's kernel transport: Linux sockets, epoll, one thread per
+//! `-t` with its own `SO_REUSEPORT` listener, values in a heap pool of `-m` worth
+//! of `--value-block` buffers.
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
 use ix_nic::heap::HeapPool;
 use libix::ev::{Ev, EvConfig};
 use libix::kernel::{KernelConfig, KernelRuntime};
 use memcached_ix::args::Args;
 use memcached_ix::handler::Memcached;
-use memcached_ix::stats::{Settings, Stats};
-use memcached_ix::store::{Clock, Store, StoreConfig};
+use memcached_ix::stats::Stats;
+use memcached_ix::store::{Clock, Store};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn main() -> Result<()> {
-    let args = Args::parse();
+/// Runs until SIGINT/SIGTERM; prints `READY` once every thread listens on `-p`.
+pub fn run(args: Args) -> Result<()> {
     let level = match args.verbose {
         0 => "warn",
         1 => "info",
@@ -37,32 +29,15 @@ fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    args.validate().context("bad command line")?;
-    if std::env::var_os("IX_INSTANCE_SPEC").is_some() {
-        bail!("IX_INSTANCE_SPEC is set, but this build has no dataplane instance mode yet (ix_instance::run); run without it for the kernel transport");
-    }
-    let item_max = args.item_size()?;
-    let value_blocks = args.value_blocks();
-    let settings = Settings {
-        maxbytes: args.memory_bytes(),
-        maxconns: args.conn_limit,
-        tcpport: args.port,
-        inter: args.listen.to_string(),
-        threads: args.threads,
-        item_size_max: item_max,
-        value_block: args.value_block,
-        value_blocks,
-    };
     let store = Arc::new(Store::new(
-        HeapPool::new(value_blocks, args.value_block),
-        StoreConfig {
-            limit_bytes: args.memory_bytes(),
-            item_max,
-            shards: args.shards,
-        },
+        HeapPool::new(args.value_blocks(), args.value_block),
+        args.store_config().context("bad command line")?,
         Clock::system(),
     ));
-    let stats = Arc::new(Stats::new(settings));
+    let stats = Arc::new(Stats::new(
+        args.settings(args.threads, args.listen.to_string())
+            .context("bad command line")?,
+    ));
     let max_conns = args.conn_limit + 16;
     let cfg = KernelConfig {
         addr: args.listen,
