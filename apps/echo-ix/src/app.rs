@@ -53,6 +53,32 @@ pub struct AppStats {
     pub alloc_failures: u64,
 }
 
+impl AppStats {
+    /// The counters as `(name, value)`, in the order the binaries print them.
+    pub fn named(&self) -> [(&'static str, u64); 7] {
+        [
+            ("accepted", self.accepted),
+            ("ended", self.ended),
+            ("echoed_bytes", self.echoed_bytes),
+            ("sunk_bytes", self.sunk_bytes),
+            ("sink_errors", self.sink_errors),
+            ("sourced_bytes", self.sourced_bytes),
+            ("alloc_failures", self.alloc_failures),
+        ]
+    }
+
+    /// Adds `other`'s counters to these (a sum over threads).
+    pub fn add(&mut self, other: &AppStats) {
+        self.accepted += other.accepted;
+        self.ended += other.ended;
+        self.echoed_bytes += other.echoed_bytes;
+        self.sunk_bytes += other.sunk_bytes;
+        self.sink_errors += other.sink_errors;
+        self.sourced_bytes += other.sourced_bytes;
+        self.alloc_failures += other.alloc_failures;
+    }
+}
+
 /// Which service a connection gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {

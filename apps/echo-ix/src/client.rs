@@ -575,16 +575,21 @@ mod tests {
         assert_eq!(request_mismatches(3, 9, 13, &big[13..]), 2);
     }
 
-    #[test]
-    fn config_validation_names_the_bad_flag() {
-        let ok = ClientConfig {
+    /// One connection, one 64-byte request, to 10.0.0.1:7.
+    fn smallest_config() -> ClientConfig {
+        ClientConfig {
             server: SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 7),
             conns: 1,
             requests: 1,
             size: 64,
             pipeline: 1,
             warmup: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn config_validation_names_the_bad_flag() {
+        let ok = smallest_config();
         assert!(ok.validate(64).is_ok());
         assert!(ClientConfig { conns: 0, ..ok }.validate(64).is_err());
         assert!(ClientConfig { pipeline: 65, ..ok }.validate(64).is_err());
@@ -600,12 +605,12 @@ mod tests {
         let rt = RuntimeConfig::default();
         let server = Ev::new(EchoIx::new(Services::default()), EvConfig::default());
         let cfg = ClientConfig {
-            server: SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 7),
             conns: 4,
             requests: 50,
             size: 100,
             pipeline: 3,
             warmup: 2,
+            ..smallest_config()
         };
         let client = EchoClient::new(cfg).expect("client");
         let done = client.finished_flag();

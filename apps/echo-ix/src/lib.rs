@@ -1,5 +1,5 @@
 //! echo-ix: an echo server on libix, with a sink and a pattern source for transfer
-//! tests, and `ix-run` (`src/bin/ix-run.rs`), which brings up a DPDK tap port in a
+//! tests, and `ix-run` (`src/bin/ix-run/`), which brings up a DPDK tap port in a
 //! network namespace and runs the application on one elastic thread.
 //!
 //! The echo path copies each received byte once, into a send buffer: received
@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod cli;
 pub mod client;
 pub mod nic;
 pub mod pattern;

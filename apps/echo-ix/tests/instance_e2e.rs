@@ -7,19 +7,22 @@
 //! closes the connection gracefully, exits 0 and leaves no socket file, no tap
 //! interface and no DPDK runtime directory behind.
 
+mod support;
+
 use ix_hostlink::Netns;
 use ix_instance::agent_proto::{AgentRequest, AgentResponse, CapturedFrame};
 use ix_instance::capture::unhex;
 use ix_instance::spec::{InstanceSpec, NicSpec, SPEC_ENV};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+use support::linux::{connect, local_v4};
+use support::netns::in_ns;
+use support::process::send_sigterm;
 
 const HOST: Ipv4Addr = Ipv4Addr::new(10, 81, 0, 1);
 const IX: Ipv4Addr = Ipv4Addr::new(10, 81, 0, 2);
@@ -170,6 +173,34 @@ impl Fixture {
         }
     }
 
+    /// Checks the instance left no agent socket and no DPDK runtime directory.
+    fn assert_left_nothing(&self) {
+        let socket = &self.spec.agent_socket;
+        assert!(
+            !socket.exists(),
+            "the agent socket {} is removed",
+            socket.display()
+        );
+        let dpdk_dir = Path::new("/var/run/dpdk").join(&self.spec.file_prefix);
+        assert!(!dpdk_dir.exists(), "{} is removed", dpdk_dir.display());
+    }
+
+    /// Stops the instance through its agent (3 s of grace), checks it exits 0 and
+    /// leaves nothing behind.
+    fn stop_cleanly(&mut self) {
+        assert_eq!(
+            ask(
+                &self.spec.agent_socket,
+                &AgentRequest::Stop { grace_ms: 3000 }
+            )
+            .expect("stop"),
+            AgentResponse::Stopping
+        );
+        let status = self.wait_exit();
+        assert!(status.success(), "echo-ix exit: {status}");
+        self.assert_left_nothing();
+    }
+
     /// Waits for the instance to exit.
     fn wait_exit(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
@@ -198,19 +229,6 @@ fn ask(socket: &Path, req: &AgentRequest) -> std::io::Result<AgentResponse> {
     let mut answer = String::new();
     BufReader::new(s).read_line(&mut answer)?;
     serde_json::from_str(&answer).map_err(std::io::Error::other)
-}
-
-/// A thread running `f` inside namespace `ns`.
-fn in_ns<T: Send + 'static>(
-    ns: String,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    std::thread::spawn(move || {
-        Netns::create_or_join(&ns)
-            .and_then(|n| n.enter_current_thread())
-            .expect("enter the namespace");
-        f()
-    })
 }
 
 /// A parsed Ethernet/IPv4/TCP frame: (src, dst, flags, payload).
@@ -243,7 +261,7 @@ const SYN: u8 = 0x02;
 
 #[test]
 fn instance_serves_reports_captures_and_stops_cleanly() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = support::one_at_a_time();
     let mut fx = Fixture::start("a");
     fx.wait_ready();
     let socket = fx.spec.agent_socket.clone();
@@ -268,10 +286,8 @@ fn instance_serves_reports_captures_and_stops_cleanly() {
     std::thread::sleep(Duration::from_millis(500));
 
     let msg = b"hello through ix";
-    let client = in_ns(fx.ns_name(), move || {
-        let mut s =
-            TcpStream::connect_timeout(&SocketAddrV4::new(IX, ECHO).into(), WAIT).expect("connect");
-        s.set_read_timeout(Some(WAIT)).expect("timeout");
+    let client = in_ns(&fx.ns_name(), move || {
+        let mut s = connect(SocketAddrV4::new(IX, ECHO));
         s.write_all(msg).expect("send");
         let mut back = vec![0u8; msg.len()];
         s.read_exact(&mut back).expect("echo");
@@ -279,10 +295,7 @@ fn instance_serves_reports_captures_and_stops_cleanly() {
     });
     let (mut stream, back) = client.join().expect("client");
     assert_eq!(back, msg, "echoed byte for byte");
-    let local = match stream.local_addr().expect("local addr") {
-        std::net::SocketAddr::V4(a) => a,
-        other => panic!("{other}"),
-    };
+    let local = local_v4(&stream);
 
     // The connection is open: the instance lists it.
     match ask(&socket, &AgentRequest::Conns).expect("conns") {
@@ -364,7 +377,7 @@ fn instance_serves_reports_captures_and_stops_cleanly() {
     let answer = ask(&socket, &AgentRequest::Stop { grace_ms: 3000 }).expect("stop");
     assert_eq!(answer, AgentResponse::Stopping);
     let mut rest = Vec::new();
-    let eof = in_ns(fx.ns_name(), move || {
+    let eof = in_ns(&fx.ns_name(), move || {
         stream.read_to_end(&mut rest).map(|_| rest)
     })
     .join()
@@ -372,9 +385,7 @@ fn instance_serves_reports_captures_and_stops_cleanly() {
     assert_eq!(eof.expect("graceful close, not a reset"), Vec::<u8>::new());
     let status = fx.wait_exit();
     assert!(status.success(), "echo-ix exit: {status}");
-    assert!(!socket.exists(), "the agent socket is removed");
-    let dpdk_dir = Path::new("/var/run/dpdk").join(&fx.spec.file_prefix);
-    assert!(!dpdk_dir.exists(), "{} is removed", dpdk_dir.display());
+    fx.assert_left_nothing();
     let tap = Command::new("ip")
         .args(["-n", &fx.ns_name(), "link", "show", &fx.iface()])
         .output()
@@ -384,21 +395,13 @@ fn instance_serves_reports_captures_and_stops_cleanly() {
 
 #[test]
 fn sigterm_stops_cleanly_and_bad_specs_are_refused() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = support::one_at_a_time();
     let mut fx = Fixture::start("b");
     fx.wait_ready();
-    let pid = fx.child.as_ref().map(Child::id).expect("pid");
-    let ok = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(ok.success());
+    send_sigterm(fx.child.as_ref().map(Child::id).expect("pid"));
     let status = fx.wait_exit();
     assert!(status.success(), "echo-ix exit on SIGTERM: {status}");
-    assert!(!fx.spec.agent_socket.exists());
-    assert!(!Path::new("/var/run/dpdk")
-        .join(&fx.spec.file_prefix)
-        .exists());
+    fx.assert_left_nothing();
 
     // Without a spec, and with a broken one: a clear refusal, not a panic.
     let bin = env!("CARGO_BIN_EXE_echo-ix");
@@ -420,20 +423,14 @@ fn sigterm_stops_cleanly_and_bad_specs_are_refused() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-/// Echoes `msg` over `conns` connections from namespace `ns`, then holds them open
-/// until `release` says so; returns each connection's local address.
-fn echo_from(
-    ns: String,
-    conns: usize,
-    release: std::sync::mpsc::Receiver<()>,
-) -> Vec<SocketAddrV4> {
-    let (tx, rx) = std::sync::mpsc::channel();
+/// Echoes a request over each of `conns` connections from namespace `ns`, then
+/// holds them open until `release` fires (or is dropped); each one's local address.
+fn echo_from(ns: &str, conns: usize, release: mpsc::Receiver<()>) -> Vec<SocketAddrV4> {
+    let (tx, rx) = mpsc::channel();
     let holder = in_ns(ns, move || {
         let mut open = Vec::new();
         for i in 0..conns {
-            let mut s = TcpStream::connect_timeout(&SocketAddrV4::new(IX, ECHO).into(), WAIT)
-                .expect("connect");
-            s.set_read_timeout(Some(WAIT)).expect("timeout");
+            let mut s = connect(SocketAddrV4::new(IX, ECHO));
             let msg = format!("request {i}");
             s.write_all(msg.as_bytes()).expect("send");
             let mut back = vec![0u8; msg.len()];
@@ -441,13 +438,7 @@ fn echo_from(
             assert_eq!(back, msg.as_bytes());
             open.push(s);
         }
-        let addrs: Vec<SocketAddrV4> = open
-            .iter()
-            .map(|s| match s.local_addr().expect("addr") {
-                std::net::SocketAddr::V4(a) => a,
-                other => panic!("{other}"),
-            })
-            .collect();
+        let addrs: Vec<SocketAddrV4> = open.iter().map(local_v4).collect();
         tx.send(addrs).expect("report");
         let _ = release.recv();
     });
@@ -456,8 +447,11 @@ fn echo_from(
     addrs
 }
 
-/// The connections the agent lists, as (thread, remote, state).
-fn conns_of(socket: &Path) -> Vec<(usize, String, String)> {
+/// Connections as the agent lists them: (thread, remote, state).
+type ConnList = Vec<(usize, String, String)>;
+
+/// The connections the agent lists.
+fn conns_of(socket: &Path) -> ConnList {
     match ask(socket, &AgentRequest::Conns).expect("conns") {
         AgentResponse::Conns { conns } => conns
             .into_iter()
@@ -467,19 +461,25 @@ fn conns_of(socket: &Path) -> Vec<(usize, String, String)> {
     }
 }
 
+/// The connections the agent lists while `conns` echoed connections from `fx`'s
+/// namespace are held open: the sender that lets them go, their local addresses
+/// and the agent's list.
+fn hold_echoed(fx: &Fixture, conns: usize) -> (mpsc::Sender<()>, Vec<SocketAddrV4>, ConnList) {
+    let (release, hold) = mpsc::channel();
+    let addrs = echo_from(&fx.ns_name(), conns, hold);
+    (release, addrs, conns_of(&fx.spec.agent_socket))
+}
+
 #[test]
 fn two_threads_on_a_steered_tap_each_serve_their_flows() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = support::one_at_a_time();
     let ns = Netns::create(&ns_of("m")).expect("create the namespace");
     let mut s = spec("m");
     // Core 0 is the clients' too: the threads back off when idle.
     s.cores = vec![1, 0];
     let mut fx = Fixture::start_with(s, ns);
     fx.wait_ready();
-    let socket = fx.spec.agent_socket.clone();
-    let (release, hold) = std::sync::mpsc::channel();
-    let addrs = echo_from(fx.ns_name(), 32, hold);
-    let listed = conns_of(&socket);
+    let (release, addrs, listed) = hold_echoed(&fx, 32);
     for a in &addrs {
         let mine: Vec<_> = listed.iter().filter(|c| c.1 == a.to_string()).collect();
         assert_eq!(mine.len(), 1, "{a} in {listed:?}");
@@ -487,26 +487,17 @@ fn two_threads_on_a_steered_tap_each_serve_their_flows() {
     }
     // 32 random ports all hashing to one thread's groups: odds 2^-31.
     assert!(listed.iter().any(|c| c.0 == 0) && listed.iter().any(|c| c.0 == 1));
-    match ask(&socket, &AgentRequest::Stats).expect("stats") {
+    match ask(&fx.spec.agent_socket, &AgentRequest::Stats).expect("stats") {
         AgentResponse::Stats { threads } => assert_eq!(threads.len(), 2),
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        ask(&socket, &AgentRequest::Stop { grace_ms: 3000 }).expect("stop"),
-        AgentResponse::Stopping
-    );
-    let status = fx.wait_exit();
+    fx.stop_cleanly();
     let _ = release.send(());
-    assert!(status.success(), "echo-ix exit: {status}");
-    assert!(!socket.exists());
-    assert!(!Path::new("/var/run/dpdk")
-        .join(&fx.spec.file_prefix)
-        .exists());
 }
 
 #[test]
 fn af_packet_on_a_veth_serves_and_stops_cleanly() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = support::one_at_a_time();
     let ns = Netns::create(&ns_of("p")).expect("create the namespace");
     ns.ip(&[
         "link", "add", "ixdp", "type", "veth", "peer", "name", "ixhost",
@@ -531,22 +522,10 @@ fn af_packet_on_a_veth_serves_and_stops_cleanly() {
     );
     let mut fx = Fixture::start_with(spec, ns);
     fx.wait_ready();
-    let socket = fx.spec.agent_socket.clone();
-    let (release, hold) = std::sync::mpsc::channel();
-    let addrs = echo_from(fx.ns_name(), 2, hold);
-    let listed = conns_of(&socket);
+    let (release, addrs, listed) = hold_echoed(&fx, 2);
     assert!(addrs.iter().all(|a| listed
         .iter()
         .any(|c| c.1 == a.to_string() && c.2 == "ESTABLISHED")));
-    assert_eq!(
-        ask(&socket, &AgentRequest::Stop { grace_ms: 3000 }).expect("stop"),
-        AgentResponse::Stopping
-    );
-    let status = fx.wait_exit();
+    fx.stop_cleanly();
     let _ = release.send(());
-    assert!(status.success(), "echo-ix exit: {status}");
-    assert!(!socket.exists());
-    assert!(!Path::new("/var/run/dpdk")
-        .join(&fx.spec.file_prefix)
-        .exists());
 }

@@ -15,16 +15,16 @@
 //! Deadlines are generous: the million takes seconds in a release build on the
 //! 2-core VM and about two minutes in a debug build; the test gives it 480 s.
 
+mod support;
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use support::process::send_sigterm;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ix-run");
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The two processes and their files; kills and removes them on drop.
 struct Pair {
@@ -178,12 +178,39 @@ fn num(f: &HashMap<String, String>, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no numeric {key} in {f:?}"))
 }
 
-/// Runs an echo server (vhost, core 1) and a client (virtio, core 0) with
-/// `client_args`; returns the client's and the server's RESULT fields.
+/// What the echo client asks of the server.
+struct Load {
+    /// Connections.
+    conns: u32,
+    /// Requests per connection.
+    requests: u64,
+    /// Bytes per request.
+    size: usize,
+    /// Requests outstanding per connection.
+    pipeline: usize,
+}
+
+impl Load {
+    /// As `ix-run --client` arguments.
+    fn args(&self) -> Vec<String> {
+        [
+            ("--conns", self.conns.to_string()),
+            ("--requests", self.requests.to_string()),
+            ("--size", self.size.to_string()),
+            ("--pipeline", self.pipeline.to_string()),
+        ]
+        .into_iter()
+        .flat_map(|(k, v)| [k.to_owned(), v])
+        .collect()
+    }
+}
+
+/// Runs an echo server (vhost, core 1) and a client (virtio, core 0) putting
+/// `load` on it; returns the client's and the server's RESULT fields.
 fn run_pair(
     tag: &str,
     subnet: u8,
-    client_args: &[&str],
+    load: &Load,
     deadline: Duration,
 ) -> (HashMap<String, String>, HashMap<String, String>) {
     let mut pair = Pair::new(tag);
@@ -222,7 +249,8 @@ fn run_pair(
         "--seconds",
         &secs,
     ];
-    args.extend_from_slice(client_args);
+    let load_args = load.args();
+    args.extend(load_args.iter().map(String::as_str));
     pair.spawn("client", &args);
     let started = Instant::now();
     let client_line = pair.wait_for_line("client", "RESULT ", deadline);
@@ -230,11 +258,7 @@ fn run_pair(
 
     // The vhost end stops and closes first; the virtio end then sees its link go
     // down and closes.
-    let ok = Command::new("kill")
-        .args(["-TERM", &pair.pid("server").to_string()])
-        .status()
-        .expect("kill");
-    assert!(ok.success());
+    send_sigterm(pair.pid("server"));
     let server_status = pair.wait("server", Duration::from_secs(30));
     let client_status = pair.wait("client", Duration::from_secs(30));
     let output = pair.all_output();
@@ -256,20 +280,16 @@ fn run_pair(
 
 #[test]
 fn a_million_request_responses_between_two_ix_instances() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = support::one_at_a_time();
     let (c, s) = run_pair(
         "mil",
         79,
-        &[
-            "--conns",
-            "16",
-            "--requests",
-            "62500",
-            "--size",
-            "64",
-            "--pipeline",
-            "1",
-        ],
+        &Load {
+            conns: 16,
+            requests: 62_500,
+            size: 64,
+            pipeline: 1,
+        },
         Duration::from_secs(480),
     );
     assert_eq!(num(&c, "total_requests"), 1_000_000);
@@ -301,20 +321,16 @@ fn a_million_request_responses_between_two_ix_instances() {
 
 #[test]
 fn pipelined_kilobyte_requests_between_two_ix_instances() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = support::one_at_a_time();
     let (c, s) = run_pair(
         "pipe",
         80,
-        &[
-            "--conns",
-            "8",
-            "--requests",
-            "5000",
-            "--size",
-            "1000",
-            "--pipeline",
-            "16",
-        ],
+        &Load {
+            conns: 8,
+            requests: 5000,
+            size: 1000,
+            pipeline: 16,
+        },
         Duration::from_secs(180),
     );
     assert_eq!(num(&c, "completed"), 40_000);

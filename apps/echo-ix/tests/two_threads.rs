@@ -14,156 +14,37 @@
 //!
 //! Each test removes its namespace and stops its instance, also on failure.
 
-use ix_hostlink::Netns;
+mod support;
+
 use ix_runtime::FlowGroups;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddrV4, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::process::Stdio;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
+use support::linux::{close_in_order, connect, local_v4};
+use support::netns::{in_ns, NsIxRun};
+use support::output::per_thread;
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
 const FLOWS: usize = 64;
 
-/// A running `ix-run` in its own namespace; dropping it kills the instance, then
-/// removes the namespace (and everything configured inside).
-struct Instance {
-    child: Option<Child>,
-    lines: mpsc::Receiver<String>,
-    printed: Vec<String>,
-    ns: Option<Netns>,
-    addr: Ipv4Addr,
-    host: Ipv4Addr,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        drop(self.ns.take());
-    }
-}
-
-impl Instance {
-    /// Creates namespace `ix2t-TAG-PID`; `before_start` runs with it (e.g. a
-    /// server inside); then ix-run on two threads on core 1, subnet 10.`net`.0.0/24.
-    fn start(tag: &str, net: u8, extra: &[&str], before_start: impl FnOnce(&str)) -> Instance {
-        let pid = std::process::id();
-        let name = format!("ix2t-{tag}-{pid}");
-        let iface = format!("ix2{tag}{}", pid % 10_000);
-        let ns = Netns::create(&name).expect("create the namespace");
-        let host = Ipv4Addr::new(10, net, 0, 1);
-        let addr = Ipv4Addr::new(10, net, 0, 2);
-        // The kernel side is configured by ix-run; a server binding the host
-        // address needs it first.
-        before_start(&name);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ix-run"))
-            .args(["--netns", &name, "--iface", &iface])
-            .args([
-                "--host-addr",
-                &format!("{host}/24"),
-                "--addr",
-                &addr.to_string(),
-            ])
-            .args(["--cores", "1,1", "--seconds", "120"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start ix-run");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut inst = Instance {
-            child: Some(child),
-            lines,
-            printed: Vec::new(),
-            ns: Some(ns),
-            addr,
-            host,
-        };
-        loop {
-            match inst.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(l) => {
-                    let ready = l == "READY";
-                    inst.printed.push(l);
-                    if ready {
-                        break;
-                    }
-                }
-                Err(e) => panic!("ix-run not ready ({e}): {:?}", inst.printed),
-            }
-        }
-        inst
-    }
-
-    fn ns_name(&self) -> String {
-        self.ns
-            .as_ref()
-            .map(|n| n.name().to_owned())
-            .unwrap_or_default()
-    }
-
-    /// Waits for ix-run to exit (after SIGTERM if `terminate`); its output lines.
-    fn finish(mut self, terminate: bool) -> Vec<String> {
-        let mut child = self.child.take().expect("running");
-        if terminate {
-            let ok = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .expect("kill");
-            assert!(ok.success());
-        }
-        let status = child.wait().expect("wait");
-        self.printed.extend(self.lines.try_iter());
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(2)) {
-            self.printed.push(l);
-        }
-        println!("ix-run printed:\n{}", self.printed.join("\n"));
-        assert!(status.success(), "ix-run exit: {status:?}");
-        std::mem::take(&mut self.printed)
-    }
-
-    /// A thread running `f` inside the namespace.
-    fn in_ns<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(Ipv4Addr) -> T + Send + 'static,
-    ) -> std::thread::JoinHandle<T> {
-        let name = self.ns_name();
-        let addr = self.addr;
-        std::thread::spawn(move || {
-            Netns::create_or_join(&name)
-                .and_then(|n| n.enter_current_thread())
-                .expect("enter the namespace");
-            f(addr)
-        })
-    }
-}
-
-/// `tN KIND KEY VALUE` lines as a map `(thread, "KIND.KEY") -> value`.
-fn per_thread(lines: &[String]) -> HashMap<(usize, String), u64> {
-    let mut m = HashMap::new();
-    for l in lines {
-        let w: Vec<&str> = l.split_whitespace().collect();
-        if let [t, kind @ ("stat" | "app"), k, v] = w[..] {
-            if let (Some(t), Ok(v)) = (t.strip_prefix('t').and_then(|t| t.parse().ok()), v.parse())
-            {
-                m.insert((t, format!("{kind}.{k}")), v);
-            }
-        }
-    }
-    m
+/// Creates namespace `ix2t-TAG-PID`; `before_start` runs with it (e.g. a server
+/// inside); then ix-run on two threads on core 1, subnet 10.`net`.0.0/24.
+fn start(tag: &str, net: u8, extra: &[&str], before_start: impl FnOnce(&str)) -> NsIxRun {
+    let pid = std::process::id();
+    // The kernel side is configured by ix-run; a server binding the host address
+    // needs it first.
+    let mut args = vec!["--cores", "1,1", "--seconds", "120"];
+    args.extend_from_slice(extra);
+    NsIxRun::start(
+        &format!("ix2t-{tag}-{pid}"),
+        &format!("ix2{tag}{}", pid % 10_000),
+        net,
+        &args,
+        Stdio::inherit(),
+        before_start,
+    )
 }
 
 /// The request of flow `i`, round `r`.
@@ -182,23 +63,15 @@ fn echo_round(s: &mut TcpStream, i: usize, r: usize) {
 
 #[test]
 fn sixty_four_flows_each_stay_on_their_flow_group_s_thread() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let inst = Instance::start("s", 83, &[], |_| {});
+    let _turn = support::one_at_a_time();
+    let inst = start("s", 83, &[], |_| {});
     const CLIENTS: usize = 4;
     let workers: Vec<_> = (0..CLIENTS)
         .map(|c| {
             inst.in_ns(move |addr| {
                 let per = FLOWS / CLIENTS;
                 let mut socks: Vec<TcpStream> = (0..per)
-                    .map(|_| {
-                        let s = TcpStream::connect_timeout(
-                            &SocketAddrV4::new(addr, 7).into(),
-                            IO_TIMEOUT,
-                        )
-                        .expect("connect");
-                        s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
-                        s
-                    })
+                    .map(|_| connect(SocketAddrV4::new(addr, 7)))
                     .collect();
                 for (j, s) in socks.iter_mut().enumerate() {
                     echo_round(s, c * per + j, 0);
@@ -210,15 +83,8 @@ fn sixty_four_flows_each_stay_on_their_flow_group_s_thread() {
                 }
                 let mut ends = Vec::new();
                 for s in &mut socks {
-                    let local = match s.local_addr().expect("local address") {
-                        std::net::SocketAddr::V4(a) => a,
-                        other => panic!("not IPv4: {other}"),
-                    };
-                    s.shutdown(Shutdown::Write).expect("shutdown");
-                    let mut rest = Vec::new();
-                    s.read_to_end(&mut rest).expect("orderly close");
-                    assert!(rest.is_empty());
-                    ends.push(local);
+                    ends.push(local_v4(s));
+                    close_in_order(s);
                 }
                 ends
             })
@@ -273,7 +139,7 @@ fn sixty_four_flows_each_stay_on_their_flow_group_s_thread() {
 
 #[test]
 fn thread_1_s_idle_outgoing_connections_get_their_replies() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = support::one_at_a_time();
     const CONNS: usize = 2;
     const REQUESTS: usize = 2;
     const SIZE: usize = 64;
@@ -282,7 +148,7 @@ fn thread_1_s_idle_outgoing_connections_get_their_replies() {
     let net = 84;
     let host = Ipv4Addr::new(10, net, 0, 1);
     let (ready_tx, ready_rx) = mpsc::channel();
-    let inst = Instance::start(
+    let inst = start(
         "c",
         net,
         &[
@@ -298,11 +164,7 @@ fn thread_1_s_idle_outgoing_connections_get_their_replies() {
         |ns_name| {
             // The slow echo server: binds the host address, which ix-run adds
             // after this returns; so it binds with IP_FREEBIND-free retries.
-            let ns_name = ns_name.to_owned();
-            std::thread::spawn(move || {
-                Netns::create_or_join(&ns_name)
-                    .and_then(|n| n.enter_current_thread())
-                    .expect("enter the namespace");
+            in_ns(ns_name, move || {
                 let listener = loop {
                     match TcpListener::bind(SocketAddrV4::new(host, 7007)) {
                         Ok(l) => break l,

@@ -12,7 +12,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use echo_ix::{AppStats, EchoIx, Services};
+use echo_ix::cli::ServiceArgs;
+use echo_ix::{AppStats, EchoIx};
 use ix_nic::heap::HeapPool;
 use libix::ev::{Ev, EvConfig};
 use libix::kernel::{KernelConfig, KernelRuntime, KernelStats};
@@ -28,18 +29,9 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     addr: Ipv4Addr,
-    /// Echo port (0 = none).
-    #[arg(long, default_value_t = 7)]
-    port: u16,
-    /// Sink port: discards and checks the pattern (0 = none).
-    #[arg(long, default_value_t = 9)]
-    sink_port: u16,
-    /// Source port: sends --source-bytes of the pattern, then closes (0 = none).
-    #[arg(long, default_value_t = 19)]
-    source_port: u16,
-    /// Bytes the source sends per connection.
-    #[arg(long, default_value_t = 64 << 20)]
-    source_bytes: u64,
+    /// The services served.
+    #[command(flatten)]
+    services: ServiceArgs,
     /// Threads (-T): one transport and application each, sharing nothing.
     #[arg(short = 'T', long, default_value_t = 1)]
     threads: usize,
@@ -64,22 +56,13 @@ struct Args {
     seconds: u64,
 }
 
-fn port(p: u16) -> Option<u16> {
-    (p != 0).then_some(p)
-}
-
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let services = Services {
-        echo: port(args.port),
-        sink: port(args.sink_port),
-        source: port(args.source_port),
-        source_bytes: args.source_bytes,
-    };
+    let services = args.services.services();
     let wanted: Vec<u16> = [services.echo, services.sink, services.source]
         .into_iter()
         .flatten()
@@ -127,7 +110,11 @@ fn main() -> Result<()> {
     }
     println!(
         "echo-kernel: {} thread(s) on the kernel transport; echo-ix at {} (echo {}, sink {}, source {})",
-        args.threads, args.addr, args.port, args.sink_port, args.source_port
+        args.threads,
+        args.addr,
+        args.services.port,
+        args.services.sink_port,
+        args.services.source_port
     );
     println!("READY");
 
@@ -141,14 +128,7 @@ fn main() -> Result<()> {
     let mut app = AppStats::default();
     for r in &reports {
         total.add(&r.stats);
-        let a = r.app;
-        app.accepted += a.accepted;
-        app.ended += a.ended;
-        app.echoed_bytes += a.echoed_bytes;
-        app.sunk_bytes += a.sunk_bytes;
-        app.sink_errors += a.sink_errors;
-        app.sourced_bytes += a.sourced_bytes;
-        app.alloc_failures += a.alloc_failures;
+        app.add(&r.app);
         for (k, v) in r.stats.iter().filter(|(k, _)| {
             matches!(
                 *k,
@@ -161,15 +141,7 @@ fn main() -> Result<()> {
     for (k, v) in total.iter().filter(|(k, _)| *k != "thread") {
         println!("stat {k} {v}");
     }
-    for (k, v) in [
-        ("accepted", app.accepted),
-        ("ended", app.ended),
-        ("echoed_bytes", app.echoed_bytes),
-        ("sunk_bytes", app.sunk_bytes),
-        ("sink_errors", app.sink_errors),
-        ("sourced_bytes", app.sourced_bytes),
-        ("alloc_failures", app.alloc_failures),
-    ] {
+    for (k, v) in app.named() {
         println!("app {k} {v}");
     }
     Ok(())
