@@ -107,10 +107,15 @@ pub struct Args {
     /// (ix) Address an agent listens on, with -A (port from --agent_port).
     #[arg(long = "agent_listen", default_value = "0.0.0.0")]
     pub agent_listen: IpAddr,
-    /// (ix) Transport: linux (sockets, mio) or libix-kernel (a libix application on
-    /// libix's kernel transport). libix on a DPDK port is not built yet.
+    /// (ix) Transport: linux (sockets, mio), libix-kernel (a libix application on
+    /// libix's kernel transport) or libix (the same on a dataplane instance: DPDK,
+    /// one elastic thread per -T; needs --ix-spec).
     #[arg(long = "transport", default_value = "linux")]
     pub transport: String,
+    /// (ix) With --transport libix: the dataplane instance's spec (JSON, as ixcp
+    /// writes it); default: the file named by IX_INSTANCE_SPEC.
+    #[arg(long = "ix-spec")]
+    pub ix_spec: Option<std::path::PathBuf>,
     /// (ix) Seconds after the run during which late replies are still counted.
     #[arg(long = "drain", default_value_t = DRAIN_S)]
     pub drain: f64,
@@ -210,16 +215,25 @@ impl Args {
                 blocking: self.blocking,
             }),
             "libix-kernel" => Ok(TransportKind::LibixKernel),
-            "libix" => Err(LoadgenError::Config(
-                "--transport libix (on a DPDK port) is not built yet; use linux or libix-kernel"
-                    .into(),
-            )),
+            "libix" if self.ix_spec_path().is_some() => Ok(TransportKind::Libix),
+            "libix" => Err(LoadgenError::Config(format!(
+                "--transport libix runs on a dataplane instance: give its spec with --ix-spec \
+                 PATH or {}",
+                ix_instance::spec::SPEC_ENV
+            ))),
             other => Err(LoadgenError::parse(
                 "--transport",
                 other,
-                "expected linux or libix-kernel",
+                "expected linux, libix-kernel or libix",
             )),
         }
+    }
+
+    /// The instance spec for `--transport libix`: `--ix-spec`, else `IX_INSTANCE_SPEC`.
+    pub fn ix_spec_path(&self) -> Option<std::path::PathBuf> {
+        self.ix_spec
+            .clone()
+            .or_else(|| std::env::var_os(ix_instance::spec::SPEC_ENV).map(Into::into))
     }
 
     /// The agent-mode settings (`-A`).

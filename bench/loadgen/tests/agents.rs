@@ -1,14 +1,16 @@
-//! Agent mode on this machine: two `-A` agents on their own loopback ports driven by a
-//! master; the master's total is the sum of everyone's counts and matches memcached's.
+//! Agent mode inside a namespace this test makes: two `-A` agents on their own
+//! ports of the namespace's loopback, driven by a master there too; the master's total is the sum of everyone's counts and matches memcached's.
 
 mod common;
 
 use common::*;
-use std::process::{Command, Stdio};
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
 
-fn start_agent() -> (u16, ChildGuard) {
-    let port = free_port();
-    let child = Command::new(BIN)
+fn start_agent(ns: &TestNs, port: u16) -> (u16, ChildGuard) {
+    let child = ns
+        .command(BIN)
         .args([
             "-A",
             "-p",
@@ -23,7 +25,8 @@ fn start_agent() -> (u16, ChildGuard) {
         .spawn()
         .unwrap();
     let mut guard = ChildGuard(child);
-    wait_listening(port, &mut guard.0);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    ns.wait_listening(addr, &mut guard.0, Duration::from_secs(10));
     (port, guard)
 }
 
@@ -31,14 +34,14 @@ fn start_agent() -> (u16, ChildGuard) {
 fn two_agents_aggregate_and_match_the_server() {
     let mc = Memcached::start();
     let addr = mc.addr();
-    let (p1, _a1) = start_agent();
-    let (p2, _a2) = start_agent();
+    let (p1, _a1) = start_agent(&mc.ns, 5601);
+    let (p2, _a2) = start_agent(&mc.ns, 5602);
     let (a1, a2) = (format!("127.0.0.1:{p1}"), format!("127.0.0.1:{p2}"));
-    mutilate(&["-s", &addr, "--loadonly", "-r", "1000"]);
+    mc.mutilate(&["-s", &addr, "--loadonly", "-r", "1000"]);
 
     // Everyone shares 3000/s equally: one connection each, the same weight.
     let before = mc.stats();
-    let out = mutilate(&[
+    let out = mc.mutilate(&[
         "-s", &addr, "--noload", "-r", "1000", "-a", &a1, "-a", &a2, "-q", "3000", "-t", "1", "-u",
         "0.1",
     ]);
@@ -67,7 +70,7 @@ fn two_agents_aggregate_and_match_the_server() {
 
     // -Q 500: the master keeps 500/s for itself, the agents share the other 2500/s.
     let before = mc.stats();
-    let out = mutilate(&[
+    let out = mc.mutilate(&[
         "-s", &addr, "--noload", "-r", "1000", "-a", &a1, "-a", &a2, "-q", "3000", "-Q", "500",
         "-C", "1", "-t", "1",
     ]);

@@ -1,4 +1,5 @@
-//! Against Debian's memcached on loopback: what ix-mutilate says it did equals what
+//! Against Debian's memcached inside a namespace this test makes (the generator runs
+//! there too, over the namespace's loopback): what ix-mutilate says it did equals what
 //! the server counted (`stats`: cmd_get, get_misses, cmd_set), in ASCII and binary,
 //! over Linux sockets and over libix (kernel transport).
 
@@ -13,7 +14,7 @@ fn check_run(mc: &Memcached, extra: &[&str]) {
         "-s", &addr, "--noload", "-r", "2000", "-q", "3000", "-t", "1", "-u", "0.2", "--seed", "11",
     ];
     args.extend_from_slice(extra);
-    let out = mutilate(&args);
+    let out = mc.mutilate(&args);
     let after = mc.stats();
     let (gets, sets, misses, skipped) = client_counts(&out, "master");
     assert_eq!(skipped, 0, "every scheduled request was answered\n{out}");
@@ -44,7 +45,7 @@ fn counts_match_memcached_stats_ascii_and_binary() {
 
     // Loading: exactly one set per record, nothing else.
     let before = mc.stats();
-    let out = mutilate(&["-s", &addr, "--loadonly", "-r", "1000", "--seed", "1"]);
+    let out = mc.mutilate(&["-s", &addr, "--loadonly", "-r", "1000", "--seed", "1"]);
     assert!(out.is_empty(), "--loadonly prints no table: {out}");
     let after = mc.stats();
     assert_eq!(delta(&before, &after, "cmd_set"), 1000);
@@ -71,7 +72,7 @@ fn counts_match_memcached_stats_ascii_and_binary() {
     // Pipelined over several connections and threads, as fast as possible, on
     // records that are all loaded: no misses, and up to 4 requests in flight.
     let before = mc.stats();
-    let out = mutilate(&[
+    let out = mc.mutilate(&[
         "-s", &addr, "--noload", "-r", "1000", "-T", "2", "-c", "2", "-d", "4", "-t", "1",
         "--seed", "3",
     ]);

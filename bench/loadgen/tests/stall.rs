@@ -9,10 +9,19 @@
 //! stall, so p99 >= ~90 ms; we assert 50 ms. Measured from the actual send, only the one
 //! request in flight during the stall waits; the ~200 queued behind it are sent after
 //! it and answered at loopback speed, so that p99 is a round trip, not the stall.
+//!
+//! The stand-in server runs inside a namespace this test makes; the generator runs
+//! there too over its loopback (Linux sockets, libix's kernel transport), or as a
+//! dataplane client on a DPDK tap into it (`--transport libix`).
 
+mod common;
+
+use common::instance::{client_spec, HOST};
+use common::TestNs;
 use ix_loadgen::dist::Distribution;
 use ix_loadgen::protocol::Protocol;
 use ix_loadgen::runner::{run, RunConfig};
+use ix_loadgen::stats::Stats;
 use ix_loadgen::transport::TransportKind;
 use ix_loadgen::workload::Workload;
 use std::io::{ErrorKind, Read, Write};
@@ -36,14 +45,15 @@ struct StallServer {
 }
 
 impl StallServer {
-    fn start() -> StallServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// Listens on `ip` (a port of its own) inside `ns`.
+    fn start(ns: &TestNs, ip: [u8; 4]) -> StallServer {
+        let listener = ns.run(move || TcpListener::bind(SocketAddr::from((ip, 0))).unwrap());
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let stalled_at = Arc::new(AtomicU64::new(0));
         let (stop2, stalled2) = (stop.clone(), stalled_at.clone());
-        let thread = thread::spawn(move || {
+        let thread = ns.spawn(move || {
             let served = Arc::new(AtomicU64::new(0));
             let mut workers = Vec::new();
             while !stop2.load(Ordering::Relaxed) {
@@ -122,10 +132,10 @@ fn serve(mut s: TcpStream, stop: &AtomicBool, served: &AtomicU64, stalled_at: &A
     }
 }
 
-fn stall_run(transport: TransportKind) {
-    let server = StallServer::start();
+/// One second at 2000 gets/s on one connection of depth 1 to `server`.
+fn stall_run(transport: TransportKind, server: SocketAddr) -> Stats {
     let cfg = RunConfig {
-        servers: vec![server.addr],
+        servers: vec![server],
         proto: Protocol::Ascii,
         workload: Workload {
             keysize: Distribution::Fixed(10.0),
@@ -145,7 +155,11 @@ fn stall_run(transport: TransportKind) {
         seed: 5,
         transport,
     };
-    let stats = run(&cfg, &mut || Ok(())).unwrap();
+    run(&cfg, &mut || Ok(())).unwrap()
+}
+
+/// The stall shows from the schedule and hides from the send.
+fn check(server: &StallServer, stats: Stats, transport: &str) {
     assert_eq!(
         server.stalled_at.load(Ordering::Relaxed),
         1,
@@ -180,7 +194,7 @@ fn stall_run(transport: TransportKind) {
     let p99_sched = stats.get.percentile(99.0);
     let p99_sent = stats.get_from_send.percentile(99.0);
     eprintln!(
-        "{transport:?}: p99 from schedule {:.1} ms, from send {:.3} ms; max from send {:.1} ms",
+        "{transport}: p99 from schedule {:.1} ms, from send {:.3} ms; max from send {:.1} ms",
         p99_sched as f64 / 1e6,
         p99_sent as f64 / 1e6,
         stats.get_from_send.max() as f64 / 1e6
@@ -201,12 +215,36 @@ fn stall_run(transport: TransportKind) {
     );
 }
 
+/// The generator inside the namespace too, over its loopback.
+fn in_namespace(tag: &str, transport: TransportKind) {
+    let ns = TestNs::create(tag);
+    let server = StallServer::start(&ns, [127, 0, 0, 1]);
+    let addr = server.addr;
+    let stats = ns.run(move || stall_run(transport, addr));
+    check(&server, stats, &format!("{transport:?}"));
+}
+
 #[test]
 fn a_100ms_stall_shows_in_p99_from_the_schedule_not_from_the_send() {
-    stall_run(TransportKind::Linux { blocking: false });
+    in_namespace("st", TransportKind::Linux { blocking: false });
 }
 
 #[test]
 fn the_same_over_libix() {
-    stall_run(TransportKind::LibixKernel);
+    in_namespace("stk", TransportKind::LibixKernel);
+}
+
+/// The generator as a dataplane client in this test process (its one instance: the
+/// EAL starts once per process), on a tap whose kernel side is in the namespace.
+#[test]
+fn the_same_on_the_dataplane() {
+    let ns = TestNs::create("std");
+    let server = StallServer::start(&ns, [0, 0, 0, 0]);
+    let instance = ix_loadgen::transport::dataplane::start(client_spec("std", &ns)).unwrap();
+    let stats = stall_run(
+        TransportKind::Libix,
+        SocketAddr::from((HOST, server.addr.port())),
+    );
+    instance.stop().unwrap();
+    check(&server, stats, "libix (dataplane)");
 }

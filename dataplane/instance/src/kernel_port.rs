@@ -4,9 +4,19 @@
 //! drivers open their sockets in the namespace of the thread that probes them.
 //!
 //! The peer must send complete checksums: on a veth pair, turn transmit checksum
-//! offload off on the other end (`ethtool -K PEER tx off`), or the kernel hands
-//! AF_PACKET frames whose TCP checksum is still to be filled in, and ix drops them.
-//! `ix_instance::ports` refuses AF_XDP for now (see there).
+//! offload off on the other end (`ethtool -K PEER tx off`; ixcp does), or the
+//! kernel hands AF_PACKET/AF_XDP frames whose TCP checksum is still to be filled
+//! in, and ix drops them.
+//!
+//! AF_XDP with DPDK 22.11 needs two more things, both handled here and in
+//! `ports`: the receive pool packed back to back (`DpdkPool::new_packed`: the
+//! driver registers `n` times the object size from the pool's start as its umem,
+//! and a `--no-huge` pool padded to one mbuf per 4 KiB page is 1.7 times that, so
+//! TX stalled for good once mbufs from beyond the umem were sent), and frames
+//! sent as one segment (`Device::needs_linear_tx`). At close the driver keeps the
+//! mbufs of its fill ring (2048), so the pool cannot be freed and the EAL is not
+//! cleaned up: the instance logs a warning, and ixcp removes the EAL's runtime
+//! directory after the process exits.
 
 use crate::eal_settings::EalSettings;
 use anyhow::{bail, Context, Result};
@@ -37,9 +47,11 @@ impl KernelKind {
     pub fn vdev(self, iface: &str, queues: u16) -> String {
         match self {
             KernelKind::AfPacket => format!("net_af_packet0,iface={iface},qpairs={queues}"),
-            KernelKind::AfXdp => {
-                format!("net_af_xdp0,iface={iface},start_queue=0,queue_count={queues}")
-            }
+            // busy_budget=0: no preferred busy polling, which would make every
+            // empty receive poll a recvfrom() syscall.
+            KernelKind::AfXdp => format!(
+                "net_af_xdp0,iface={iface},start_queue=0,queue_count={queues},busy_budget=0"
+            ),
         }
     }
 }
@@ -66,6 +78,7 @@ pub struct KernelOptions {
 /// A running port on a kernel interface. Fields drop in order: the queue pairs (if
 /// not taken), the pool, the EAL, then the namespace handle (never deleted here).
 pub struct KernelPort {
+    kind: KernelKind,
     nics: Vec<DpdkNic>,
     pool: DpdkPool,
     eal: Eal,
@@ -113,7 +126,12 @@ impl KernelPort {
             .vdev(&opts.kind.vdev(&opts.iface, opts.queues))
             .build()?;
         let eal = Eal::init(&eal_args).context("starting DPDK's EAL")?;
-        let pool = DpdkPool::new(&eal, "ixkern", opts.mbufs, 256).context("mbuf pools")?;
+        let pool = match opts.kind {
+            KernelKind::AfPacket => DpdkPool::new(&eal, "ixkern", opts.mbufs, 256),
+            // The driver takes the receive pool's memory as its umem (see there).
+            KernelKind::AfXdp => DpdkPool::new_packed(&eal, "ixkern", opts.mbufs, 256),
+        }
+        .context("mbuf pools")?;
         let port_cfg = PortConfig {
             queues: opts.queues,
             rss: false,
@@ -129,6 +147,7 @@ impl KernelPort {
                 .context("waiting for the link")?;
         }
         Ok(KernelPort {
+            kind: opts.kind,
             nics,
             pool,
             eal,
@@ -140,6 +159,11 @@ impl KernelPort {
     /// this `KernelPort`.
     pub fn take_nics(&mut self) -> Vec<DpdkNic> {
         std::mem::take(&mut self.nics)
+    }
+
+    /// The socket family.
+    pub fn kind(&self) -> KernelKind {
+        self.kind
     }
 
     /// The mbuf pools.
@@ -165,7 +189,7 @@ mod tests {
         );
         assert_eq!(
             KernelKind::AfXdp.vdev("veth0", 1),
-            "net_af_xdp0,iface=veth0,start_queue=0,queue_count=1"
+            "net_af_xdp0,iface=veth0,start_queue=0,queue_count=1,busy_budget=0"
         );
     }
 }

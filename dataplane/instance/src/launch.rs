@@ -31,6 +31,31 @@ pub struct ThreadCtx {
     /// thread: memory the application keeps (a cache's values) without starving
     /// the NIC's receive rings. `None` with [`run`].
     pub app_pool: Option<DpdkPool>,
+    /// Stops the whole instance when the application is done (a client that has
+    /// finished its run); shared by every thread.
+    pub stop: StopHandle,
+}
+
+/// A stop asked for from inside the instance: the launcher polls it as it polls
+/// signals, then drains and releases everything as on SIGTERM. Cloning shares it.
+#[derive(Debug, Clone, Default)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    /// A handle nobody has pulled yet.
+    pub fn new() -> Self {
+        StopHandle::default()
+    }
+
+    /// Asks the instance to stop (idempotent; returns at once).
+    pub fn request_stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_requested(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// The queue pair type an instance's elastic threads run on: ARP shared between
@@ -222,22 +247,26 @@ where
     state.set_link_up(true);
     let threads = spec.cores.len();
     let linger = device.linger();
+    let linear_tx = device.needs_linear_tx();
     let nics = device.take_nics(threads)?;
     let make = Arc::new(make_handler);
+    let stop = StopHandle::new();
     let shares = ix_runtime::arp_share::<DpdkRx>(threads, ARP_SHARE_DEPTH);
     let mut handles: Vec<ElasticHandle> = Vec::with_capacity(threads);
     for (thread, (nic, share)) in nics.into_iter().zip(shares).enumerate() {
         let (ring, make, app_pool) = (Arc::clone(&ring), Arc::clone(&make), app_pool.clone());
+        let stop = stop.clone();
         let (net, tcp) = (net_config(spec), tcp_config(spec));
         let handle = ix_runtime::spawn(runtime_config(spec, thread), move || {
             let nic: InstanceNic = ArpSharingNic::new(
-                CaptureNic::new(QueueNic::new(nic, linger), ring, thread),
+                CaptureNic::new(QueueNic::new(nic, linger, linear_tx), ring, thread),
                 share,
             );
             let handler = make(ThreadCtx {
                 thread,
                 threads,
                 app_pool,
+                stop,
             });
             Ok(Parts::new(nic, MonotonicClock::new(), net, tcp, handler))
         })
@@ -259,6 +288,9 @@ where
         }
         if let Some(g) = state.stop_requested() {
             break g;
+        }
+        if stop.is_requested() {
+            break SIGNAL_GRACE;
         }
         if state.all_threads_finished() {
             tracing::error!(instance = %spec.name, "every elastic thread has ended");

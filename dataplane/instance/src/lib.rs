@@ -26,4 +26,4 @@ pub mod spec;
 pub mod tap;
 pub mod vhost;
 
-pub use launch::{run, run_with_app_pool, spec_from_env, ThreadCtx};
+pub use launch::{run, run_with_app_pool, spec_from_env, StopHandle, ThreadCtx};

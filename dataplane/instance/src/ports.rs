@@ -9,7 +9,7 @@ use crate::vhost::{parse_mac, PairKind, PairOptions, PairPort};
 use anyhow::{bail, Context, Result};
 use ix_dpdk::nic::{DpdkNic, DpdkPool};
 use ix_dpdk::Eal;
-use ix_nic::{Batch, FrameOf, Nic, RxOf};
+use ix_nic::{Batch, BufPool, FrameOf, Nic, RxOf, TxFrame};
 use ix_runtime::FlowGroups;
 use std::time::Duration;
 
@@ -120,9 +120,14 @@ impl Device {
                 }
                 Ok(Device::Pair(pair))
             }
-            NicSpec::AfPacket { iface, netns } => {
+            NicSpec::AfPacket { iface, netns } | NicSpec::AfXdp { iface, netns } => {
+                let kind = if matches!(spec.nic, NicSpec::AfXdp { .. }) {
+                    KernelKind::AfXdp
+                } else {
+                    KernelKind::AfPacket
+                };
                 let port = KernelPort::bring_up(&KernelOptions {
-                    kind: KernelKind::AfPacket,
+                    kind,
                     iface: iface.clone(),
                     netns: netns.clone(),
                     core,
@@ -132,11 +137,6 @@ impl Device {
                 })?;
                 Ok(Device::Kernel(port))
             }
-            NicSpec::AfXdp { iface, .. } => bail!(
-                "NIC af_xdp on {iface}: not supported yet (tried on a veth: DPDK's \
-                 net_af_xdp in generic XDP mode passed no TCP connection and kept its \
-                 umem's mbufs at close, so the EAL could not be cleaned up); use af_packet"
-            ),
             NicSpec::Pci { addr } => bail!(
                 "NIC pci {addr}: a PCI device needs vfio-pci and a real NIC (an SR-IOV \
                  virtual function bound to vfio-pci); not supported on this host"
@@ -179,6 +179,15 @@ impl Device {
         }
     }
 
+    /// Whether frames must reach the driver as one segment: DPDK 22.11's
+    /// `net_af_xdp` copies (or hands the kernel) `pkt_len` bytes from the first
+    /// segment only, so a frame with attached payload would go out with the bytes
+    /// that follow its header mbuf instead of the payload (seen as bad TCP
+    /// checksums on the peer).
+    pub fn needs_linear_tx(&self) -> bool {
+        matches!(self, Device::Kernel(k) if k.kind() == KernelKind::AfXdp)
+    }
+
     /// How long the thread owning a queue pair waits, before closing it, for the
     /// peer to go first (the virtio end of a pair; zero otherwise).
     pub fn linger(&self) -> Option<(PairKind, Duration)> {
@@ -191,17 +200,25 @@ impl Device {
 
 /// One queue pair as an elastic thread owns it: the DPDK queue pair, plus, on the
 /// virtio end of a pair, a wait (bounded) for the vhost end to go first when it is
-/// dropped (the vhost end maps this process's memory).
+/// dropped (the vhost end maps this process's memory), and, for drivers that take
+/// one segment only ([`Device::needs_linear_tx`]), frames with attached payload
+/// copied into one buffer before they are sent.
 #[derive(Debug)]
 pub struct QueueNic {
     nic: DpdkNic,
     linger: Option<(PairKind, Duration)>,
+    linear_tx: bool,
 }
 
 impl QueueNic {
-    /// Wraps `nic`; `linger` as [`Device::linger`] says.
-    pub fn new(nic: DpdkNic, linger: Option<(PairKind, Duration)>) -> Self {
-        QueueNic { nic, linger }
+    /// Wraps `nic`; `linger` as [`Device::linger`] says, `linear_tx` as
+    /// [`Device::needs_linear_tx`].
+    pub fn new(nic: DpdkNic, linger: Option<(PairKind, Duration)>, linear_tx: bool) -> Self {
+        QueueNic {
+            nic,
+            linger,
+            linear_tx,
+        }
     }
 
     /// The DPDK queue pair.
@@ -222,7 +239,12 @@ impl Nic for QueueNic {
     }
 
     fn tx_burst(&mut self, frames: &mut Batch<FrameOf<DpdkPool>>) -> usize {
-        self.nic.tx_burst(frames)
+        let dropped = if self.linear_tx {
+            linearize(self.nic.pool(), frames)
+        } else {
+            0
+        };
+        self.nic.tx_burst(frames) + dropped
     }
 
     fn mac(&self) -> [u8; 6] {
@@ -238,6 +260,48 @@ impl Drop for QueueNic {
             }
         }
     }
+}
+
+/// Replaces every frame of `frames` that has attached payload by a one-segment
+/// copy (counted in `ix_nic::copy`); a frame that cannot be copied (no buffer
+/// left, or longer than one) is dropped, as a full wire would. Returns how many
+/// were dropped.
+fn linearize(pool: &DpdkPool, frames: &mut Batch<FrameOf<DpdkPool>>) -> usize {
+    let mut dropped = 0;
+    let mut i = 0;
+    while i < frames.len() {
+        if frames[i].attachments() == 0 {
+            i += 1;
+            continue;
+        }
+        let len = frames[i].len();
+        let copied = pool.alloc_frame().ok().and_then(|mut flat| {
+            let dst = flat.append(len)?;
+            let mut at = 0;
+            frames[i].for_each_segment(|seg| {
+                let n = seg.len().min(dst.len() - at);
+                if at == 0 {
+                    // The headers: built here anyway, not payload.
+                    dst[..n].copy_from_slice(&seg[..n]);
+                } else {
+                    ix_nic::copy::copy_payload(&mut dst[at..at + n], seg);
+                }
+                at += n;
+            });
+            (at == len).then_some(flat)
+        });
+        match copied {
+            Some(flat) => {
+                frames[i] = flat;
+                i += 1;
+            }
+            None => {
+                frames.remove(i);
+                dropped += 1;
+            }
+        }
+    }
+    dropped
 }
 
 #[cfg(test)]

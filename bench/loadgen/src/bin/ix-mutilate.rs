@@ -6,15 +6,68 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use ix_loadgen::cli::{parse_scan, parse_search, Args};
 use ix_loadgen::master::{self, Outcome};
+use ix_loadgen::transport::{dataplane, TransportKind};
 use ix_loadgen::{agent_mode, report, runner};
 use std::io::Write;
 
 fn main() {
     let args = Args::parse();
-    if let Err(e) = run(&args) {
+    if let Err(e) = run_on_transport(&args) {
         eprintln!("ix-mutilate: {e:#}");
         std::process::exit(2);
     }
+}
+
+/// Runs `args`; with `--transport libix`, inside a dataplane instance started first
+/// and stopped at the end.
+fn run_on_transport(args: &Args) -> Result<()> {
+    if args.transport_kind()? != TransportKind::Libix {
+        return run(args);
+    }
+    let path = args
+        .ix_spec_path()
+        .context("--transport libix needs --ix-spec")?;
+    let spec = ix_instance::launch::load_spec(&path)?;
+    if args.threads > spec.cores.len() {
+        anyhow::bail!(
+            "-T {} is more than the instance's {} cores ({}): one elastic thread per load thread",
+            args.threads,
+            spec.cores.len(),
+            path.display()
+        );
+    }
+    let instance = dataplane::start(spec).context("starting the dataplane instance")?;
+    if args.agentmode {
+        // An agent serves until killed: the instance takes SIGINT/SIGTERM, so its
+        // end is the agent's.
+        std::thread::spawn(move || {
+            while !instance.has_ended() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let code = match instance.stop() {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("ix-mutilate: {e}");
+                    2
+                }
+            };
+            std::process::exit(code);
+        });
+        return run(args);
+    }
+    let result = run(args);
+    if instance.has_ended() {
+        // A signal (the instance takes SIGINT/SIGTERM) or a failure ended it mid-run.
+        let stopped = instance.stop();
+        return result
+            .and(stopped.map_err(Into::into))
+            .and(Err(anyhow::anyhow!(
+                "the dataplane instance ended before the run did"
+            )));
+    }
+    let stopped = instance.stop();
+    result?;
+    Ok(stopped?)
 }
 
 fn run(args: &Args) -> Result<()> {

@@ -1,6 +1,7 @@
 //! How connections' bytes reach servers. Everything above this trait (schedule,
 //! protocol, measurement) is the same whichever transport carries the bytes.
 
+pub mod dataplane;
 pub mod libix_kernel;
 pub mod linux;
 
@@ -37,6 +38,10 @@ pub enum TransportKind {
     /// libix's per-connection layer (`ev`) on libix's kernel transport: the client
     /// code a dataplane (DPDK) client would run, over Linux sockets.
     LibixKernel,
+    /// The same kind of libix application as a kernel-bypass client on the
+    /// process's dataplane instance (`--ix-spec`): one elastic thread per load
+    /// thread, on a DPDK port.
+    Libix,
 }
 
 impl TransportKind {
@@ -47,6 +52,7 @@ impl TransportKind {
                 Ok(Box::new(linux::LinuxTransport::new(blocking)?))
             }
             TransportKind::LibixKernel => Ok(Box::new(libix_kernel::LibixKernelTransport::new()?)),
+            TransportKind::Libix => Ok(Box::new(dataplane::DataplaneTransport::new()?)),
         }
     }
 }

@@ -1,14 +1,101 @@
-//! Shared pieces of the end-to-end tests: a Debian memcached on a loopback port, its
-//! `stats`, running ix-mutilate and reading its output. Every process started here is
-//! killed when its guard drops, also on panic.
+//! Shared pieces of the end-to-end tests: network namespaces made for a test
+//! ([`TestNs`]), a memcached inside one, its `stats`, running ix-mutilate (inside the
+//! namespace or not) and reading its output. Every process and namespace made here
+//! is removed when its guard drops, also on panic.
 
 #![allow(dead_code)]
 
+pub mod instance;
+
+use ix_hostlink::Netns;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// A network namespace this test process made (`lg-TAG-PID-N`), deleted on drop.
+#[derive(Debug)]
+pub struct TestNs {
+    ns: Netns,
+}
+
+impl TestNs {
+    /// Creates a fresh namespace (loopback up) for test `tag`.
+    pub fn create(tag: &str) -> Arc<TestNs> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "lg-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let ns = Netns::create(&name).unwrap_or_else(|e| {
+            panic!("cannot create namespace {name} ({e}); the e2e tests run as root")
+        });
+        Arc::new(TestNs { ns })
+    }
+
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        self.ns.name()
+    }
+
+    /// `program` to be run inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        self.ns.command(program)
+    }
+
+    /// Runs `f` on a thread inside the namespace (sockets it opens live there).
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        self.spawn(f)
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    }
+
+    /// Starts `f` on a thread inside the namespace (threads it starts are there too).
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let name = self.name().to_owned();
+        std::thread::spawn(move || {
+            Netns::create_or_join(&name)
+                .and_then(|ns| ns.enter_current_thread())
+                .unwrap_or_else(|e| panic!("cannot enter {name}: {e}"));
+            f()
+        })
+    }
+
+    /// Runs ix-mutilate inside the namespace to completion; panics with its output
+    /// if it fails.
+    pub fn mutilate(&self, args: &[&str]) -> String {
+        let mut c = self.command(BIN);
+        c.args(args);
+        run_ok(c, args)
+    }
+
+    /// Waits until something accepts connections on `addr` inside the namespace.
+    pub fn wait_listening(&self, addr: SocketAddr, child: &mut Child, within: Duration) {
+        let since = Instant::now();
+        while !self.run(move || TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok()) {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the process for {addr} exited early: {status}");
+            }
+            assert!(
+                since.elapsed() < within,
+                "nothing listens on {addr} in {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// memcached's `stats` counters from `addr`, asked from inside the namespace.
+    pub fn stats(&self, addr: SocketAddr) -> HashMap<String, u64> {
+        self.run(move || stats_of(addr))
+    }
+}
 
 /// The ix-mutilate binary cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_ix-mutilate");
@@ -41,79 +128,121 @@ pub fn wait_listening(port: u16, child: &mut Child) {
 pub struct ChildGuard(pub Child);
 
 impl Drop for ChildGuard {
+    /// SIGTERM first (an instance then releases its port and DPDK files), SIGKILL
+    /// after 10 s.
     fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            if let Ok(pid) = i32::try_from(self.0.id()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+            let since = Instant::now();
+            while since.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
-/// Debian's memcached on 127.0.0.1 and a port of its own, one worker thread.
+/// Debian's memcached (or another program taking its flags) listening inside a
+/// namespace of its own, one worker thread.
 pub struct Memcached {
     pub port: u16,
     _child: ChildGuard,
+    pub ns: Arc<TestNs>,
 }
 
 impl Memcached {
-    /// Starts Debian's; panics with a hint if memcached is not installed.
+    /// Starts Debian's on 127.0.0.1:11211 in a new namespace; panics with a hint if
+    /// memcached is not installed.
     pub fn start() -> Memcached {
-        Self::start_program("memcached", &["-m", "64", "-u", "nobody"])
+        Self::start_in(TestNs::create("mc"), "127.0.0.1", "memcached", &[])
     }
 
-    /// Starts `program` with memcached's flags for port, address, UDP off, one thread,
-    /// plus `extra`.
-    pub fn start_program(program: &str, extra: &[&str]) -> Memcached {
-        let port = free_port();
-        let child = Command::new(program)
+    /// Starts `program` (memcached's flags) inside `ns` listening on `listen`:11211,
+    /// UDP off, one thread, plus `extra`.
+    pub fn start_in(ns: Arc<TestNs>, listen: &str, program: &str, extra: &[&str]) -> Memcached {
+        let port = 11211;
+        require_program(program);
+        let child = ns
+            .command(program)
             .args([
-                "-p",
-                &port.to_string(),
-                "-U",
-                "0",
-                "-l",
-                "127.0.0.1",
-                "-t",
-                "1",
+                "-p", "11211", "-U", "0", "-l", listen, "-t", "1", "-m", "64",
             ])
+            .args(["-u", "nobody"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {program} ({e}); ci/setup.sh installs memcached")
-            });
+            .unwrap_or_else(|e| panic!("cannot start {program} ({e})"));
         let mut guard = ChildGuard(child);
-        wait_listening(port, &mut guard.0);
+        let probe = SocketAddr::from(([127, 0, 0, 1], port));
+        ns.wait_listening(probe, &mut guard.0, Duration::from_secs(10));
         Memcached {
             port,
             _child: guard,
+            ns,
         }
     }
 
-    /// `host:port` for -s.
+    /// Runs ix-mutilate inside the server's namespace.
+    pub fn mutilate(&self, args: &[&str]) -> String {
+        self.ns.mutilate(args)
+    }
+
+    /// `host:port` for -s, inside the namespace.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
     /// The server's `stats` counters.
     pub fn stats(&self) -> HashMap<String, u64> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(b"stats\r\n").unwrap();
-        let mut out = HashMap::new();
-        for line in BufReader::new(s).lines() {
-            let line = line.unwrap();
-            if line == "END" {
-                break;
-            }
-            let parts: Vec<&str> = line.split(' ').collect();
-            if let [_, name, value] = parts[..] {
-                if let Ok(v) = value.parse() {
-                    out.insert(name.to_string(), v);
-                }
+        self.ns.stats(SocketAddr::from(([127, 0, 0, 1], self.port)))
+    }
+}
+
+/// Panics, saying how to get it, if `program` is neither a file nor on the PATH: a
+/// missing server fails the test, it never passes silently.
+pub fn require_program(program: &str) {
+    let found = if program.contains('/') {
+        std::path::Path::new(program).is_file()
+    } else {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+    };
+    assert!(
+        found,
+        "{program} is not installed or not built: run ci/setup.sh (it installs Debian's \
+         memcached) and build the workspace (`cargo build --release --workspace`)"
+    );
+}
+
+/// memcached's `stats` counters from `addr` (from the calling thread's namespace).
+pub fn stats_of(addr: SocketAddr) -> HashMap<String, u64> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"stats\r\n").unwrap();
+    let mut out = HashMap::new();
+    for line in BufReader::new(s).lines() {
+        let line = line.unwrap();
+        if line == "END" {
+            break;
+        }
+        let parts: Vec<&str> = line.split(' ').collect();
+        if let [_, name, value] = parts[..] {
+            if let Ok(v) = value.parse() {
+                out.insert(name.to_string(), v);
             }
         }
-        out
     }
+    out
 }
 
 /// Server counters after minus before, for the given names.
@@ -121,13 +250,22 @@ pub fn delta(before: &HashMap<String, u64>, after: &HashMap<String, u64>, name: 
     after[name] - before[name]
 }
 
-/// Runs ix-mutilate with `args` to completion; panics with its output if it fails.
+/// Runs ix-mutilate with `args` to completion (in the test's own namespace); panics
+/// with its output if it fails.
 pub fn mutilate(args: &[&str]) -> String {
+    let mut c = Command::new(BIN);
+    c.args(args);
+    run_ok(c, args)
+}
+
+/// Runs `c` (ix-mutilate with `args`) to completion; panics with its output if it
+/// fails.
+pub fn run_ok(mut c: Command, args: &[&str]) -> String {
     let Output {
         status,
         stdout,
         stderr,
-    } = Command::new(BIN).args(args).output().unwrap();
+    } = c.output().unwrap();
     let out = String::from_utf8_lossy(&stdout).into_owned();
     assert!(
         status.success(),
