@@ -3,8 +3,9 @@
 //! refuses).
 
 use crate::error::CallError;
+use crate::event::{Event, EventBatch};
 use crate::id::TimerId;
-use ix_nic::Instant;
+use ix_nic::{BufPool, Instant};
 use ix_timer::TimerWheel;
 use std::time::Duration;
 
@@ -84,6 +85,20 @@ impl AppTimers {
         }
     }
 
+    /// Moves the timers due at `now` into `batch` as `Timer` events while it has
+    /// room (the rest stay due for the next call); returns how many.
+    pub fn fire_into<P: BufPool>(&mut self, now: Instant, batch: &mut EventBatch<P>) -> usize {
+        let mut n = 0;
+        while batch.room() > 0 {
+            let Some((id, token)) = self.poll(now) else {
+                break;
+            };
+            let _ = batch.push(Event::Timer { id, token });
+            n += 1;
+        }
+        n
+    }
+
     /// When the next timer may be due (a lower bound), if any is armed.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.wheel.next_deadline()
@@ -99,6 +114,7 @@ impl AppTimers {
 mod tests {
     use super::*;
 
+    /// Timers fire once, cancel once, refuse stale ids, and a full table refuses.
     #[test]
     fn fire_cancel_and_refuse_stale_ids() {
         let mut t = AppTimers::new(2, Duration::from_micros(100), Instant::ZERO);
@@ -116,5 +132,43 @@ mod tests {
         assert_eq!(t.cancel(a), Err(CallError::NoSuchTimer));
         assert_eq!(t.armed(), 0);
         assert_eq!(t.next_deadline(), None);
+    }
+
+    /// `fire_into` moves due timers only while the batch has room; the rest stay due.
+    #[test]
+    fn fire_into_moves_due_timers_while_the_batch_has_room() {
+        use ix_nic::heap::HeapPool;
+        let mut t = AppTimers::new(4, Duration::from_micros(100), Instant::ZERO);
+        let ids: Vec<TimerId> = (0..3)
+            .map(|k| t.arm(k, Instant::from_millis(1)).unwrap())
+            .collect();
+        t.arm(9, Instant::from_millis(50)).unwrap();
+        let mut batch = EventBatch::<HeapPool>::new(2, 1);
+        assert_eq!(t.fire_into(Instant::from_millis(5), &mut batch), 2);
+        let mut fired: Vec<(TimerId, u64)> = batch
+            .drain()
+            .map(|ev| match ev {
+                Event::Timer { id, token } => (id, token),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            t.fire_into(Instant::from_millis(5), &mut batch),
+            1,
+            "the rest stayed due"
+        );
+        assert_eq!(
+            t.fire_into(Instant::from_millis(5), &mut batch),
+            0,
+            "batch full"
+        );
+        for ev in batch.drain() {
+            if let Event::Timer { id, token } = ev {
+                fired.push((id, token));
+            }
+        }
+        fired.sort_by_key(|&(_, token)| token);
+        assert_eq!(fired, vec![(ids[0], 0), (ids[1], 1), (ids[2], 2)]);
+        assert_eq!(t.armed(), 1, "the later timer is still armed");
     }
 }

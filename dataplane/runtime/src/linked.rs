@@ -386,14 +386,7 @@ impl<N: Nic, C: Clock> libix::Transport for LinkedTransport<N, C> {
         self.last = self.iface.poll(&mut self.tcp);
         let now = self.iface.clock().now();
         batch.set_now(now);
-        let mut n = 0;
-        while batch.room() > 0 {
-            let Some((id, token)) = self.timers.poll(now) else {
-                break;
-            };
-            let _ = batch.push(Event::Timer { id, token });
-            n += 1;
-        }
+        let mut n = self.timers.fire_into(now, batch);
         while batch.room() > 0 {
             let Some((conn, cookie)) = self.synth.pop() else {
                 break;

@@ -16,8 +16,8 @@ use crate::stats::{Counters, Snapshot};
 use crossbeam_channel::{Receiver, TryRecvError};
 use ix_nic::{Clock, Instant, Nic};
 use ix_tcp::TcpConfig;
-use libix::{CallQueue, Calls, ConnId, EventBatch, Handler, Transport};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use libix::handler::{events_contained, start_contained};
+use libix::{CallQueue, ConnId, EventBatch, Handler, Transport};
 use std::sync::atomic::Ordering;
 
 /// Everything an elastic thread is built from (made on the thread itself when
@@ -161,11 +161,12 @@ impl<N: Nic, C: Clock, H: Handler<N::Pool>> ElasticThread<N, C, H> {
     fn start(&mut self) {
         self.started = true;
         let now = self.transport.now();
-        let result = {
-            let mut calls = Calls::new(&mut self.calls, self.transport.pool(), now);
-            let handler = &mut self.handler;
-            catch_unwind(AssertUnwindSafe(|| handler.start(&mut calls)))
-        };
+        let result = start_contained(
+            &mut self.handler,
+            &mut self.calls,
+            self.transport.pool(),
+            now,
+        );
         if let Err(p) = result {
             self.contain(&*p);
         }
@@ -208,21 +209,16 @@ impl<N: Nic, C: Clock, H: Handler<N::Pool>> ElasticThread<N, C, H> {
 
     /// Hands the batch to the handler, containing a panic.
     fn handle(&mut self) {
-        self.involved.clear();
-        for ev in self.batch.events() {
-            if let Some(c) = ev.conn() {
-                if self.involved.len() < self.involved.capacity() {
-                    self.involved.push(c);
-                }
-            }
-        }
         self.counters.handler_runs += 1;
         let now = self.transport.now();
-        let result = {
-            let mut calls = Calls::new(&mut self.calls, self.transport.pool(), now);
-            let (handler, batch) = (&mut self.handler, &mut self.batch);
-            catch_unwind(AssertUnwindSafe(|| handler.events(batch, &mut calls)))
-        };
+        let result = events_contained(
+            &mut self.handler,
+            &mut self.batch,
+            &mut self.calls,
+            self.transport.pool(),
+            now,
+            &mut self.involved,
+        );
         if let Err(p) = result {
             self.contain(&*p);
         }

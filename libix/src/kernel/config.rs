@@ -127,6 +127,7 @@ impl KernelConfig {
 mod tests {
     use super::*;
 
+    /// The defaults validate; each kind of nonsense is refused as a `Config` error.
     #[test]
     fn defaults_are_valid_and_nonsense_is_named() {
         assert!(KernelConfig::default().validate().is_ok());

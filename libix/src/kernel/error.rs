@@ -82,6 +82,7 @@ pub(crate) fn interrupted(e: &io::Error) -> bool {
 mod tests {
     use super::*;
 
+    /// Socket errnos map to the close reasons and call errors the linked transport uses.
     #[test]
     fn errno_maps_to_libix_reasons() {
         let e = |n| io::Error::from_raw_os_error(n);

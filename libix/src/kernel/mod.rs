@@ -120,7 +120,10 @@ mod config;
 mod conn;
 mod error;
 mod runtime;
+mod sendq;
 mod stats;
+mod stop;
+mod thread;
 mod timers;
 mod transport;
 
@@ -129,6 +132,8 @@ mod tests;
 
 pub use config::{KernelConfig, MAX_READ_BLOCKS, MAX_WRITE_PIECES};
 pub use error::KernelError;
-pub use runtime::{KernelRuntime, KernelThread, StopHandle, ThreadReport};
+pub use runtime::{KernelRuntime, ThreadReport};
 pub use stats::KernelStats;
+pub use stop::StopHandle;
+pub use thread::KernelThread;
 pub use transport::KernelTransport;

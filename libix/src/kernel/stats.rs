@@ -151,6 +151,7 @@ impl fmt::Display for KernelStats {
 mod tests {
     use super::*;
 
+    /// `add` sums every counter but `thread`; `Display` prints one line per counter.
     #[test]
     fn totals_add_up_and_print_one_line_each() {
         let mut a = KernelStats {

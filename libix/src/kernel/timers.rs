@@ -50,6 +50,7 @@ impl FinTimers {
 mod tests {
     use super::*;
 
+    /// A FIN timeout fires once at its deadline; a cancelled one never does.
     #[test]
     fn fin_timeouts_fire_once_unless_cancelled() {
         let mut f = FinTimers::new(4, Instant::ZERO);
