@@ -2,12 +2,11 @@
 //! chosen by the local port a connection arrives on.
 
 use crate::pattern;
-use ix_nic::{BufPool, MutBuf, RxSeg};
+use ix_nic::{BufPool, Credit, MutBuf, RxSeg, SharedSeg};
 use libix::ev::{App, ConnCx, Cx};
 use libix::CloseReason;
 use std::collections::VecDeque;
 use std::net::SocketAddrV4;
-use std::time::Duration;
 
 /// What to serve on which port (`None`: not served).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +40,7 @@ pub struct AppStats {
     pub accepted: u64,
     /// Connections ended.
     pub ended: u64,
-    /// Bytes echoed (each copied once from the received buffer into a send buffer).
+    /// Bytes echoed (sent back by reference to the buffers they arrived in: no copy).
     pub echoed_bytes: u64,
     /// Bytes the sink received.
     pub sunk_bytes: u64,
@@ -49,7 +48,7 @@ pub struct AppStats {
     pub sink_errors: u64,
     /// Bytes the source handed to the transport (by reference).
     pub sourced_bytes: u64,
-    /// Times a send buffer could not be allocated (retried later).
+    /// Times a buffer could not be allocated (the source's pattern buffer).
     pub alloc_failures: u64,
 }
 
@@ -91,8 +90,13 @@ enum Service {
 #[derive(Debug)]
 pub struct Conn<R: ix_nic::RxBuf> {
     service: Service,
-    /// Echo: received segments not yet copied out (held: their window stays closed).
+    /// Echo: received segments not yet sent back (their window stays closed).
     held: VecDeque<RxSeg<R>>,
+    /// Echo: the receive-window credits of segments sent back, with their bytes
+    /// not yet acknowledged, oldest first. Dropped as `sent` reports the bytes
+    /// acknowledged (the stack then lets go of the received buffers), so the
+    /// receive window covers the echo's received memory until then.
+    unacked: VecDeque<(usize, Option<Credit>)>,
     peer_closed: bool,
     /// Source: bytes still to queue. Sink: stream offset.
     offset: u64,
@@ -124,33 +128,39 @@ impl<P: BufPool> EchoIx<P> {
         self.stats
     }
 
-    /// Copies held echo segments into send buffers while the connection has room.
+    /// Sends held echo segments back by reference while the connection has room:
+    /// each received frame becomes shared payload in place (no copy), its credit
+    /// kept in `unacked` until the bytes are acknowledged.
     fn echo_out(&mut self, c: &mut ConnCx<'_, '_, P>, st: &mut Conn<P::Rx>) {
-        while let Some(seg) = st.held.front_mut() {
-            if c.send_room() == 0 {
-                break;
-            }
-            let Ok(mut m) = c.pool().alloc_mut() else {
-                self.stats.alloc_failures += 1;
-                let _ = c.wake_after(Duration::from_millis(1));
+        while c.send_room() > 0 {
+            let Some(seg) = st.held.pop_front() else {
                 break;
             };
-            // The one copy on the echo path (received buffers are not shareable):
-            // counted where the runtime reports payload copies.
-            let n = m.extend_from_slice(seg);
-            ix_nic::copy::count(n);
-            let shared = m.freeze();
-            if n == 0 || c.send(&shared, 0..n).is_err() {
-                break;
+            let n = seg.len();
+            let SharedSeg { buf, range, credit } = seg.into_shared(c.pool());
+            // Room was checked, so only a closing connection refuses: the bytes
+            // could not go out any more (the credit goes with them).
+            if n == 0 || c.send(&buf, range).is_err() {
+                continue;
             }
             self.stats.echoed_bytes += n as u64;
-            seg.advance(n);
-            if seg.is_empty() {
-                st.held.pop_front();
-            }
+            st.unacked.push_back((n, credit));
         }
         if st.peer_closed && st.held.is_empty() {
             c.close();
+        }
+    }
+
+    /// Releases the credits of echoed bytes the peer acknowledged (`acked` more).
+    fn echo_acked(st: &mut Conn<P::Rx>, mut acked: usize) {
+        while let Some((left, _)) = st.unacked.front_mut() {
+            if *left > acked {
+                *left -= acked;
+                return;
+            }
+            acked -= *left;
+            // Dropping the credit reopens the receive window by the segment.
+            st.unacked.pop_front();
         }
     }
 
@@ -202,6 +212,7 @@ impl<P: BufPool> App<P> for EchoIx<P> {
                 m.freeze()
             });
             if built.is_none() {
+                self.stats.alloc_failures += 1;
                 tracing::error!("no buffer for the source's pattern");
             }
             self.source_buf = built;
@@ -223,6 +234,7 @@ impl<P: BufPool> App<P> for EchoIx<P> {
         Some(Conn {
             service,
             held: VecDeque::new(),
+            unacked: VecDeque::new(),
             peer_closed: false,
             offset: 0,
             remaining: if service == Service::Source {
@@ -254,7 +266,10 @@ impl<P: BufPool> App<P> for EchoIx<P> {
         }
     }
 
-    fn sent(&mut self, c: &mut ConnCx<'_, '_, P>, st: &mut Self::Conn, _acked: usize) {
+    fn sent(&mut self, c: &mut ConnCx<'_, '_, P>, st: &mut Self::Conn, acked: usize) {
+        if st.service == Service::Echo {
+            Self::echo_acked(st, acked);
+        }
         self.more(c, st);
     }
 

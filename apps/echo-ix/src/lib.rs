@@ -2,13 +2,14 @@
 //! tests, and `ix-run` (`src/bin/ix-run/`), which brings up a DPDK tap port in a
 //! network namespace and runs the application on one elastic thread.
 //!
-//! The echo path copies each received byte once, into a send buffer: received
-//! buffers (`RxSeg`) are not shareable payload (`SharedBuf`), and the copy is
-//! counted in `ix_nic::copy`, which the runtime reports. Making it zero-copy needs
-//! an `ix-nic` conversion from a received segment to a shared buffer (on DPDK: the
-//! mbuf itself, refcounted, with the segment's receive-window credit released when
-//! the last reference goes) — not in `ix-nic` yet. The source sends one buffer of
-//! whole pattern periods by reference again and again: zero copy.
+//! Every service is zero copy. The echo sends each received segment back by
+//! reference: `RxSeg::into_shared` freezes the received frame in place (on DPDK the
+//! receive mbuf itself, refcounted) and the echo sends the payload as a range of it.
+//! The segment's receive-window credit is kept until the peer acknowledges the echoed
+//! bytes (IX's flow control: the window is the memory the application holds, and the
+//! echo holds the received buffers until then). The sink reads segments where they
+//! arrived; the source sends one buffer of whole pattern periods by reference again
+//! and again. `ix_nic::copy` counts 0 payload bytes for all three.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

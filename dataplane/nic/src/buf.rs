@@ -32,6 +32,13 @@ pub trait BufPool {
     /// (an ICMP echo reply rewrites the request). Assumes the received data is linear.
     fn rx_into_frame(&self, rx: Self::Rx) -> Self::Frame;
 
+    /// Freezes a received frame whole (headers included) into a shared buffer, in
+    /// place and without a copy, so its payload can be sent by reference as a range
+    /// of it (a zero-copy echo or forward). Assumes the received data is linear.
+    /// Releases nothing else: a segment's receive-window credit is handled by
+    /// [`RxSeg::into_shared`](crate::RxSeg::into_shared).
+    fn rx_into_shared(&self, rx: Self::Rx) -> Self::Shared;
+
     /// Copies a received frame into a new one (a duplicating fault, a capture).
     fn dup_rx(&self, rx: &Self::Rx) -> Result<Self::Rx, NoBuffers>;
 

@@ -6,7 +6,9 @@
 //!
 //! - received data: [`RxSeg`], an owned, read-only, non-`Clone` handle over a
 //!   received buffer; dropping it releases the buffer and, through an optional
-//!   [`Credit`], reopens a TCP receive window.
+//!   [`Credit`], reopens a TCP receive window. [`RxSeg::into_shared`] turns it into
+//!   transmit payload without a copy ([`SharedSeg`]: the frame frozen whole, the
+//!   credit handed to the caller).
 //! - transmit data: [`MutBuf`]s from the pool, frozen into [`SharedBuf`]s:
 //!   reference-counted, immutable, `Send + Sync`, sendable many times and storable.
 //! - headers: every transmission is its own [`TxFrame`] whose linear part holds the
@@ -35,4 +37,4 @@ pub use buf::{
 pub use clock::{Clock, Instant, MonotonicClock, VirtualClock};
 pub use credit::{Credit, CreditLedger};
 pub use nic::Nic;
-pub use rxseg::RxSeg;
+pub use rxseg::{RxSeg, SharedSeg};

@@ -1,6 +1,7 @@
-//! [`RxSeg`]: received data handed to an application, owned and read-only.
+//! [`RxSeg`]: received data handed to an application, owned and read-only; and
+//! [`SharedSeg`], what it becomes when the application sends it on by reference.
 
-use crate::buf::RxBuf;
+use crate::buf::{BufPool, RxBuf, SharedBuf};
 use crate::credit::Credit;
 use core::ops::{Deref, Range};
 
@@ -77,6 +78,59 @@ impl<R: RxBuf> RxSeg<R> {
     /// The bytes of window this segment will return when dropped.
     pub fn credit_bytes(&self) -> u32 {
         self.credit.as_ref().map_or(0, Credit::bytes)
+    }
+
+    /// Turns the segment into shareable payload without copying a byte: the received
+    /// frame is frozen whole ([`BufPool::rx_into_shared`]) and the bytes still in view
+    /// are a range of it. `pool` must be the pool the frame's kind belongs to.
+    ///
+    /// The receive-window credit is handed over, not released (see [`SharedSeg`]):
+    /// the window stays closed by these bytes until the caller drops it.
+    pub fn into_shared<P: BufPool<Rx = R>>(self, pool: &P) -> SharedSeg<P::Shared> {
+        let RxSeg {
+            buf,
+            start,
+            end,
+            credit,
+        } = self;
+        SharedSeg {
+            buf: pool.rx_into_shared(buf),
+            range: start as usize..end as usize,
+            credit,
+        }
+    }
+}
+
+/// A received segment made shareable payload by [`RxSeg::into_shared`]: the whole
+/// received frame, frozen, the segment's bytes as a range of it, and the segment's
+/// receive-window credit.
+///
+/// Why the credit travels beside the buffer rather than inside it: IX's receive
+/// window is the buffer space the application has not released, so the credit should
+/// come back when the memory does. But a [`SharedBuf`] is `Send + Sync` and its last
+/// reference may go on any thread (or in a NIC's transmit ring), while a [`Credit`]
+/// belongs to its core's ledger (`Rc`, no atomics on the per-packet path). So the
+/// owner of this value keeps the credit on its core for as long as it wants the bytes
+/// to count against the window, and drops it when the memory is accounted elsewhere.
+/// The usual choice when sending the bytes on (an echo): drop it when the transport
+/// reports them acknowledged (`Sent`): the stack has then released its references, and
+/// what may remain (a frame still in a NIC ring) is bounded by the ring, not by the
+/// connection. Dropping it at once is right only if the caller bounds the memory
+/// itself (e.g. a store with its own memory limit).
+#[derive(Debug)]
+pub struct SharedSeg<S: SharedBuf> {
+    /// The received frame, frozen whole (headers included).
+    pub buf: S,
+    /// Where the segment's bytes are in `buf`.
+    pub range: Range<usize>,
+    /// The receive-window credit the segment carried; dropping it reopens the window.
+    pub credit: Option<Credit>,
+}
+
+impl<S: SharedBuf> SharedSeg<S> {
+    /// The segment's bytes; assumes `range` was left as made (in bounds).
+    pub fn data(&self) -> &[u8] {
+        self.buf.data().get(self.range.clone()).unwrap_or_default()
     }
 }
 

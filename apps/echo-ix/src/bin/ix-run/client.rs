@@ -44,8 +44,7 @@ pub fn client(
         report.errors(),
     );
     let ok = report.ok() && snap.counters.handler_panics == 0;
-    ran.linger(setup.linger_secs);
-    Ok(Outcome {
+    let outcome = Outcome {
         lines,
         result: report.to_string(),
         ok,
@@ -54,5 +53,7 @@ pub fn client(
             ("errors", report.errors()),
             ("handler_panics", snap.counters.handler_panics),
         ],
-    })
+        printed: false,
+    };
+    Ok(ran.finish(outcome, setup.linger_secs))
 }

@@ -3,6 +3,7 @@
 
 use crate::flow_log::FlowLog;
 use crate::port::Device;
+use crate::report::{self, Outcome};
 use anyhow::{bail, Context, Result};
 use echo_ix::nic::MaybeFaulty;
 use echo_ix::vhost::format_mac;
@@ -178,10 +179,14 @@ impl<'a> Slot<'a> {
 }
 
 impl<A: App<DpdkPool>> Ran<'_, A> {
-    /// Thread 0 on the virtio end of a pair: waits up to `secs` for the vhost end
-    /// to go first (see [`Device::linger`]); otherwise returns at once.
-    pub fn linger(&self, secs: u64) {
-        if let Some(d) = self.device {
+    /// Hands back the thread's `outcome`. Thread 0 on the virtio end of a pair (the
+    /// only thread there) first prints it, then waits up to `secs` for the vhost end
+    /// to go first (see [`Device::linger`]): whoever waits for the `RESULT` line, to
+    /// stop the vhost end, does not wait out the linger as well.
+    pub fn finish(self, mut outcome: Outcome, secs: u64) -> Outcome {
+        if let Some(d) = self.device.filter(|d| d.lingers()) {
+            report::print(std::slice::from_ref(&outcome));
+            outcome.printed = true;
             let nic = self
                 .thread
                 .transport()
@@ -192,6 +197,7 @@ impl<A: App<DpdkPool>> Ran<'_, A> {
                 .inner();
             d.linger(nic, secs);
         }
+        outcome
     }
 }
 

@@ -116,6 +116,12 @@ impl Device {
         }
     }
 
+    /// Whether this is the virtio end of a pair, which waits at exit for the vhost
+    /// end (see [`linger`](Self::linger)).
+    pub fn lingers(&self) -> bool {
+        matches!(self, Device::Pair(p) if p.kind() == PairKind::Virtio)
+    }
+
     /// On the virtio end of a pair, waits up to `secs` for the vhost end (which
     /// maps this end's memory) to go first; `nic` is this end's queue pair.
     pub fn linger(&self, nic: &DpdkNic, secs: u64) {

@@ -19,6 +19,8 @@ pub struct Outcome {
     pub ok: bool,
     /// Numbers to sum over threads, in `RESULT` order.
     pub totals: Vec<(&'static str, u64)>,
+    /// Already printed (by a thread that had to wait after printing).
+    pub printed: bool,
 }
 
 /// The thread's statistics and the fault injector's, as output lines.
@@ -50,10 +52,14 @@ pub fn key_values<K: std::fmt::Display, V: std::fmt::Display>(pairs: &[(K, V)]) 
         .join(" ")
 }
 
-/// Prints the threads' outcomes (one thread: its lines and `RESULT`; several:
-/// each thread's prefixed `tN `, then the sums); whether every thread succeeded.
+/// Prints the threads' outcomes (one thread: its lines and `RESULT`, unless
+/// already printed; several: each thread's prefixed `tN `, then the sums); whether
+/// every thread succeeded.
 pub fn print(outcomes: &[Outcome]) -> bool {
     if let [one] = outcomes {
+        if one.printed {
+            return one.ok;
+        }
         for l in &one.lines {
             println!("{l}");
         }

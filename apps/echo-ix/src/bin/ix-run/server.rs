@@ -46,11 +46,12 @@ pub fn serve(
     }
     lines.push(format!("flow_unlogged {}", thread.handler().unlogged()));
     let ok = !thread.is_failed();
-    ran.linger(setup.linger_secs);
-    Ok(Outcome {
+    let outcome = Outcome {
         lines,
         result: format!("role=server {}", key_values(&totals)),
         ok,
         totals,
-    })
+        printed: false,
+    };
+    Ok(ran.finish(outcome, setup.linger_secs))
 }
