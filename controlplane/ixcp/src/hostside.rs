@@ -17,6 +17,16 @@ fn ip(netns: &str, args: &[&str]) -> Result<String, ix_hostlink::Error> {
     run("ip", &full)
 }
 
+/// Runs `ethtool args...` in `netns` ("" = current).
+fn ethtool(netns: &str, args: &[&str]) -> Result<String, ix_hostlink::Error> {
+    if netns.is_empty() {
+        return run("ethtool", args);
+    }
+    let mut full = vec!["netns", "exec", netns, "ethtool"];
+    full.extend_from_slice(args);
+    run("ip", &full)
+}
+
 struct Held {
     item: HostItem,
     users: BTreeSet<String>,
@@ -87,6 +97,10 @@ fn create(item: &HostItem) -> Result<Option<Netns>, Error> {
                 }
                 ip(netns, &["link", "set", peer, "up"])?;
                 ip(netns, &["link", "set", iface, "up"])?;
+                // The kernel would hand the instance TCP segments whose checksum
+                // is left for a NIC to fill in (veth offloads it), which ix
+                // drops: the host end computes full checksums instead.
+                ethtool(netns, &["-K", peer, "tx", "off"])?;
                 Ok(())
             };
             if let Err(e) = set_up() {

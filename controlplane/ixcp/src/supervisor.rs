@@ -279,6 +279,8 @@ pub struct Table {
     pub instances: BTreeMap<String, Managed>,
     /// Host-side resources.
     pub host: HostSide,
+    /// ixcp is exiting and removing its files: the watch loop writes no state.
+    pub exiting: bool,
 }
 
 /// The shared table, its change signal and the run directory.
@@ -347,10 +349,13 @@ impl Supervisor {
             }
         }
         let statuses: Vec<_> = t.instances.values().map(|m| m.status(now)).collect();
-        drop(t);
-        if let Ok(json) = serde_json::to_string_pretty(&statuses) {
-            let _ = std::fs::write(self.run.state(), json);
+        // Written under the lock, so that none lands after ixcp removed it.
+        if !t.exiting {
+            if let Ok(json) = serde_json::to_string_pretty(&statuses) {
+                let _ = std::fs::write(self.run.state(), json);
+            }
         }
+        drop(t);
         self.changed.notify_all();
     }
 

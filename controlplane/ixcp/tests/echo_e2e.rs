@@ -1,8 +1,8 @@
 //! End to end with the real `echo-ix` over DPDK tap ports whose kernel sides live
 //! in namespaces ixcp creates: an echo config shaped like the default one (which
 //! runs memcached-ix: see memcached_e2e.rs) with traffic through it (start,
-//! status, stats, conns, capture, stop); two instances side by side on a bridge,
-//! one killed with SIGKILL while a client of the other keeps talking. Each test
+//! status, stats, conns, capture, stop); two instances side by side, each on its
+//! own tap and subnet, one killed with SIGKILL while a client of the other keeps talking. Each test
 //! has its own run directory and namespaces; they take turns on core 1.
 
 mod common;
@@ -187,9 +187,8 @@ fn echo_config_start_status_stats_conns_capture_stop() {
 fn two_instances_and_kill_9_of_one() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut h = Harness::new("e2e-two");
-    // Side by side in one namespace, each tap with its own subnet (the instance
-    // side cannot enslave a tap to a bridge yet, so the bridge example is only
-    // checked).
+    // Side by side in one namespace, each tap with its own subnet (the bridge
+    // example runs in examples_e2e.rs).
     let ns = h.ns("e2e");
     let app = echo_ix();
     let cfg = h.write(

@@ -73,6 +73,7 @@ fn main() -> Result<()> {
     let _ = exit_rx.recv();
     let stopped = ixcp::daemon::stop_all(&sup);
     tracing::info!(?stopped, "ixcp exiting");
+    sup.lock().exiting = true;
     for f in [run.socket(), run.pid_file(), run.state(), run.lock()] {
         let _ = std::fs::remove_file(f);
     }
