@@ -32,6 +32,7 @@ impl ConnId {
 }
 
 impl fmt::Display for ConnId {
+    /// `slot.generation`, as logs and `ixctl` print it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.slot, self.gen)
     }
@@ -222,6 +223,7 @@ impl State {
 }
 
 impl fmt::Display for State {
+    /// The RFC 9293 name (see [`State::name`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }

@@ -76,6 +76,7 @@ impl FlowTable {
         self.len == 0
     }
 
+    /// The bucket `key` probes first (keyed hash, so peers cannot aim at one).
     #[inline]
     fn home(&self, key: FlowKey) -> usize {
         // splitmix64's finalizer over the keyed input: every input bit affects every

@@ -32,12 +32,14 @@
 //! open-addressing table, timers on one `ix-timer` wheel; nothing locks, and a warm
 //! engine allocates nothing per packet.
 //!
-//! Layout, one concept per file: [`api`], [`config`], [`engine`], `core` (engine-wide
-//! state), `conn` (`tcb`, `input`, `output`, `timeouts`, `state`), [`flow_table`],
-//! [`listener`], [`timewait`], [`syncookie`], [`isn`], [`siphash`], [`seq`],
-//! [`header`], [`options`], [`rtxq`] (segments in flight, SACK marks, losses),
-//! [`rack`], [`cc`], [`rtt`], [`sendq`], [`recvq`], [`ooo`], [`timers`], [`events`],
-//! [`stats`].
+//! Layout, one concept per file: [`api`], [`config`], [`engine`] (`app`, `transport`,
+//! `passive`, `time_wait`, `lifecycle`), `core` (engine-wide state), `conn` (`tcb`,
+//! `slot`, `window`, `app_events`, `input` (`handshake`, `checks`, `ack`, `sack`,
+//! `recovery`, `undo`, `data`, `fin`), `output` (`segment`, `probes`), `timeouts`,
+//! `state`), [`flow_table`], [`listener`], [`timewait`], [`syncookie`], [`isn`],
+//! [`siphash`], [`seq`], [`header`], [`options`], [`rtxq`] (segments in flight:
+//! `record`, `sack` marks, `loss` marks), [`rack`], [`cc`], [`rtt`], [`sendq`],
+//! [`recvq`], [`ooo`], [`timers`], [`events`], [`stats`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

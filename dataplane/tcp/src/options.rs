@@ -114,6 +114,7 @@ impl TcpOptions {
         (MAX_OPTIONS_LEN.saturating_sub(other + 4) / 8).min(self.sack.len())
     }
 
+    /// Bytes the options other than SACK take, padding included.
     fn fixed_len(&self) -> usize {
         let mut n = 0;
         if self.mss.is_some() {

@@ -87,6 +87,8 @@ impl Rack {
         self.sample_min_ns(u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX), now);
     }
 
+    /// [`Rack::sample_min_rtt`] in nanoseconds: keeps `rtt` if it is the lowest
+    /// seen or the minimum on record has aged out of its window.
     fn sample_min_ns(&mut self, rtt: u64, now: Instant) {
         let replace = match self.min_rtt {
             None => true,

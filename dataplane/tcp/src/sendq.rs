@@ -19,6 +19,7 @@ struct Piece<S> {
 }
 
 impl<S> Piece<S> {
+    /// Bytes of the buffer this piece covers.
     fn len(&self) -> u32 {
         self.end - self.start
     }

@@ -87,12 +87,14 @@ impl Seq {
 }
 
 impl fmt::Debug for Seq {
+    /// `Seq(n)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Seq({})", self.0)
     }
 }
 
 impl fmt::Display for Seq {
+    /// The bare number.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
     }

@@ -11,12 +11,14 @@ pub struct SipKey {
 }
 
 impl core::fmt::Debug for SipKey {
+    /// Prints no key material.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // Never print a secret.
         f.write_str("SipKey(..)")
     }
 }
 
+/// One SipRound over the state `v`.
 #[inline]
 fn round(v: &mut [u64; 4]) {
     v[0] = v[0].wrapping_add(v[1]);

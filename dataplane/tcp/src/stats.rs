@@ -190,6 +190,7 @@ pub struct TcpStats {
 }
 
 impl Default for TcpStats {
+    /// Every counter at zero.
     fn default() -> Self {
         TcpStats {
             counts: [0; Counter::COUNT],
@@ -227,6 +228,7 @@ impl TcpStats {
 }
 
 impl fmt::Debug for TcpStats {
+    /// A map of the non-zero counters by name.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut m = f.debug_map();
         for (c, v) in self.iter().filter(|&(_, v)| v != 0) {

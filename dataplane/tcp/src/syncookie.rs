@@ -31,6 +31,8 @@ impl SynCookies {
         SynCookies { key }
     }
 
+    /// The keyed MAC a cookie carries, over the 4-tuple, the peer's ISN, the
+    /// time counter and the MSS index (24 bits).
     fn mac(&self, local: Ipv4Addr, flow: FlowKey, peer_isn: Seq, count: u64, idx: u32) -> u32 {
         let mut b = [0u8; 26];
         b[0] = 0xc0; // domain separation from the ISN hash

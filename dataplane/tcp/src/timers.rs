@@ -103,6 +103,8 @@ impl ConnTimer {
         }
     }
 
+    /// Arms a new wheel timer for `n` and holds it (none was held, or resetting the
+    /// held one failed); false if the wheel is full.
     fn arm(&mut self, wheel: &mut TimerWheel<u64>, slot: u32, gen: u32, n: Instant) -> bool {
         match wheel.arm(n, payload(slot, gen)) {
             Ok(id) => {

@@ -93,6 +93,7 @@ impl TimeWaitTable {
         (idx as u32, recycled)
     }
 
+    /// Takes the oldest ring position; the key of the entry if it was still live.
     fn pop_front(&mut self) -> Option<FlowKey> {
         if self.head == self.tail {
             return None;

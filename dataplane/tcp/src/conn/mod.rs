@@ -1,11 +1,16 @@
-//! One connection: its control block ([`tcb`]), receive path ([`input`]), transmit
-//! path ([`output`]), timer expiries ([`timeouts`]) and state predicates ([`state`]).
+//! One connection: its control block ([`tcb`]) and the slot's life ([`slot`]), its
+//! windows and sequence space ([`window`]), receive path ([`input`]), transmit path
+//! ([`output`]), timer expiries ([`timeouts`]), events for the application
+//! ([`app_events`]) and state predicates ([`state`]).
 
+pub(crate) mod app_events;
 pub(crate) mod input;
 pub(crate) mod output;
+pub(crate) mod slot;
 pub(crate) mod state;
 pub(crate) mod tcb;
 pub(crate) mod timeouts;
+pub(crate) mod window;
 
 use crate::api::CloseReason;
 
