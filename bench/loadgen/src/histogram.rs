@@ -102,26 +102,15 @@ mod tests {
         }
         assert_eq!(h.count(), 10_000);
         let within = |got: u64, want: u64| (got as f64 - want as f64).abs() <= want as f64 * 0.001;
-        assert!(
-            within(h.percentile(50.0), 5_000_000),
-            "{}",
-            h.percentile(50.0)
-        );
-        assert!(
-            within(h.percentile(99.0), 9_900_000),
-            "{}",
-            h.percentile(99.0)
-        );
-        assert!(
-            within(h.percentile(99.9), 9_990_000),
-            "{}",
-            h.percentile(99.9)
-        );
-        assert!(
-            within(h.percentile(99.99), 9_999_000),
-            "{}",
-            h.percentile(99.99)
-        );
+        for (p, want) in [
+            (50.0, 5_000_000),
+            (99.0, 9_900_000),
+            (99.9, 9_990_000),
+            (99.99, 9_999_000),
+        ] {
+            let got = h.percentile(p);
+            assert!(within(got, want), "p{p}: {got}");
+        }
         assert!(within(h.min(), 1000));
         assert!(within(h.max(), 10_000_000));
         let mean = 5_000_500.0;

@@ -3,6 +3,7 @@
 //! Wireshark.
 
 use ix_instance::agent_proto::CapturedFrame;
+use ix_instance::capture::unhex;
 use std::io::Write;
 
 fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
@@ -13,17 +14,6 @@ fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
     out.extend_from_slice(body);
     out.resize(out.len() + padded - body.len(), 0);
     out.extend_from_slice(&total.to_le_bytes());
-}
-
-/// Decodes lowercase or uppercase hex; `None` if malformed.
-pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The pcapng file for `frames`; frames whose hex is malformed are skipped and
@@ -49,7 +39,7 @@ pub fn encode(frames: &[CapturedFrame]) -> (Vec<u8>, usize) {
     block(&mut out, 1, &idb);
     let mut bad = 0;
     for f in frames {
-        let Some(data) = decode_hex(&f.data_hex) else {
+        let Some(data) = unhex(&f.data_hex) else {
             bad += 1;
             continue;
         };

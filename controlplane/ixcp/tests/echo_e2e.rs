@@ -7,16 +7,15 @@
 
 mod common;
 
-use common::{alive, assert_nothing_left, echo_ix, netns_exists, prefix, Harness};
-use ix_hostlink::Netns;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use common::client::{connect, echo_once, in_ns, IO};
+use common::config_toml::{instance, tap_nic};
+use common::{echo_ix, stop_leaving_nothing, tcpdump, Harness};
+use std::net::TcpStream;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const GENEROUS: Duration = Duration::from_secs(60);
-const IO: Duration = Duration::from_secs(20);
 
 /// The default config's layout with echo-ix as its instance: tap `ix0`, host side
 /// 10.77.0.1/24 in `ix-default`, echo at 10.77.0.2 port 11211 on core 1.
@@ -55,47 +54,12 @@ fn adapted(h: &mut Harness, text: &str, old_ns: &str) -> (std::path::PathBuf, St
     (h.write("config.toml", &text), ns)
 }
 
-/// Runs `f` on a thread inside namespace `ns`.
-fn in_ns<T: Send + 'static>(
-    ns: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    let ns = Netns::create_or_join(ns).unwrap();
-    std::thread::spawn(move || {
-        ns.enter_current_thread().unwrap();
-        f()
-    })
-}
-
-fn connect(addr: &str) -> TcpStream {
-    let a: SocketAddr = addr.parse().unwrap();
-    let s = TcpStream::connect_timeout(&a, IO).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    s.set_read_timeout(Some(IO)).unwrap();
-    s
-}
-
-fn echo_once(s: &mut TcpStream, msg: &[u8]) {
-    s.write_all(msg).unwrap();
-    let mut back = vec![0; msg.len()];
-    s.read_exact(&mut back).unwrap();
-    assert_eq!(back, msg);
-}
-
 #[test]
 fn echo_config_start_status_stats_conns_capture_stop() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut h = Harness::new("e2e-default");
     let (cfg, ns) = adapted(&mut h, ECHO_CONFIG, "ix-default");
-    let out = h.ok(&["start", cfg.to_str().unwrap()]);
-    assert!(
-        out.contains(&format!(
-            "reach echo: ip netns exec {ns} nc 10.77.0.2 11211"
-        )),
-        "{out}"
-    );
-    let st = h.instance("echo");
-    assert_eq!(st.state, "running");
-    let pid = st.pid.unwrap();
+    let pid = h.start_one(&cfg, "echo", &ns, "10.77.0.2 11211");
 
     // A connection held open for `conns`, echoing.
     let (hold_tx, hold_rx) = std::sync::mpsc::channel::<()>();
@@ -162,25 +126,13 @@ fn echo_config_start_status_stats_conns_capture_stop() {
         "capture: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let td = std::process::Command::new("tcpdump")
-        .args(["-A", "-nr", pcap.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        td.status.success(),
-        "tcpdump: {}",
-        String::from_utf8_lossy(&td.stderr)
-    );
-    let dump = String::from_utf8_lossy(&td.stdout);
+    let dump = tcpdump(&pcap, &["-A"]);
     assert!(
         dump.contains("10.77.0.2.11211") && dump.contains("capture-me-please"),
         "{dump}"
     );
 
-    let daemon = h.daemon_pid().unwrap() as u32;
-    h.ok(&["stop"]);
-    assert!(!netns_exists(&ns));
-    assert_nothing_left(&h, &[pid, daemon], &[prefix(&h, "echo")]);
+    stop_leaving_nothing(&h, &[pid], &["echo"]);
 }
 
 #[test]
@@ -191,42 +143,23 @@ fn two_instances_and_kill_9_of_one() {
     // example runs in examples_e2e.rs).
     let ns = h.ns("e2e");
     let app = echo_ix();
-    let cfg = h.write(
-        "two.toml",
-        &format!(
-            r#"
-[global]
-oversubscribe = true
-[[nic]]
-kind = "tap"
-name = "ixt0"
-netns = "{ns}"
-host_addr = "10.79.0.1/24"
-[[nic]]
-kind = "tap"
-name = "ixt1"
-netns = "{ns}"
-host_addr = "10.79.1.1/24"
-[[instance]]
-name = "kv"
-app = "{app}"
-args = ["--port", "11211"]
-cores = [1]
-nic = "ixt0"
-addr = "10.79.0.2/24"
-ports = [11211]
-[[instance]]
-name = "echo"
-app = "{app}"
-args = ["--port", "7"]
-cores = [1]
-nic = "ixt1"
-addr = "10.79.1.2/24"
-ports = [7]
-"#,
-            app = app.display()
+    let app = app.to_str().unwrap();
+    let text = [
+        "[global]\noversubscribe = true\n".to_owned(),
+        tap_nic("ixt0", &ns, "host_addr = \"10.79.0.1/24\""),
+        tap_nic("ixt1", &ns, "host_addr = \"10.79.1.1/24\""),
+        instance(
+            "kv",
+            app,
+            r#""--port", "11211""#,
+            "ixt0",
+            "10.79.0.2/24",
+            11211,
         ),
-    );
+        instance("echo", app, r#""--port", "7""#, "ixt1", "10.79.1.2/24", 7),
+    ]
+    .concat();
+    let cfg = h.write("two.toml", &text);
     let out = h.ok(&["start", cfg.to_str().unwrap()]);
     assert!(
         out.contains("reach kv:") && out.contains("reach echo:"),
@@ -256,27 +189,7 @@ ports = [7]
     .join()
     .unwrap();
 
-    let killed = Instant::now();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(kv_pid as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    h.wait_for("kv's restart", GENEROUS, |h| {
-        let k = h.instance("kv");
-        k.state == "running" && k.restarts == 1
-    });
-    let seen = killed.elapsed();
-    let kv = h.instance("kv");
-    assert!(
-        kv.last_reason.as_deref().unwrap_or("").contains("SIGKILL"),
-        "{kv:?}"
-    );
-    eprintln!(
-        "echo-ix restart after kill -9: running again after {} ms (ixcp measured {:?} ms)",
-        seen.as_millis(),
-        kv.last_restart_ms
-    );
+    let kv = h.kill_9_and_await_restart("kv", kv_pid, GENEROUS);
     // The restarted instance serves again (its tap is new; allow ARP to settle).
     in_ns(&ns, || {
         let start = Instant::now();
@@ -308,12 +221,5 @@ ports = [7]
     let e = h.instance("echo");
     assert_eq!((e.pid, e.restarts), (Some(echo_pid), 0));
 
-    let daemon = h.daemon_pid().unwrap() as u32;
-    h.ok(&["stop"]);
-    assert!(!alive(kv.pid.unwrap()));
-    assert_nothing_left(
-        &h,
-        &[kv_pid, kv.pid.unwrap(), echo_pid, daemon],
-        &[prefix(&h, "kv"), prefix(&h, "echo")],
-    );
+    stop_leaving_nothing(&h, &[kv_pid, kv.pid.unwrap(), echo_pid], &["kv", "echo"]);
 }

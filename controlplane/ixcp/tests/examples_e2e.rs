@@ -16,12 +16,11 @@
 
 mod common;
 
+use common::client::{connect, in_ns};
 use common::{
     alive, assert_nothing_left, echo_ix, memcached_ix, netns_exists, prefix, workspace, Harness,
 };
-use ix_hostlink::Netns;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -29,7 +28,6 @@ use std::time::{Duration, Instant};
 /// The examples take turns on core 1.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const GENEROUS: Duration = Duration::from_secs(60);
-const IO: Duration = Duration::from_secs(20);
 
 /// `configs/examples/NAME` for this test: each namespace in `namespaces` renamed
 /// to one unique to it (returned in the same order), `echo-ix` and
@@ -60,24 +58,6 @@ fn example(h: &mut Harness, name: &str, namespaces: &[&str]) -> (PathBuf, Vec<St
         text = format!("[global]\noversubscribe = true\n{text}");
     }
     (h.write(name, &text), renamed)
-}
-
-/// Runs `f` on a thread inside namespace `ns` and returns its result.
-fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let ns = Netns::create_or_join(ns).unwrap();
-    std::thread::spawn(move || {
-        ns.enter_current_thread().unwrap();
-        f()
-    })
-    .join()
-    .unwrap()
-}
-
-fn connect(addr: &str) -> TcpStream {
-    let a: SocketAddr = addr.parse().unwrap();
-    let s = TcpStream::connect_timeout(&a, IO).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    s.set_read_timeout(Some(IO)).unwrap();
-    s
 }
 
 /// `requests` request/responses of distinct content on one connection to `addr`.
@@ -194,7 +174,9 @@ fn two_instances_on_a_bridge() {
         memcached_set_get("10.79.0.2:11211", 3000);
         echo_requests("10.79.0.3:7", 50);
         echo_bulk("10.79.0.3:7", 256 << 10);
-    });
+    })
+    .join()
+    .unwrap();
     assert!(counter(&h, "kv", "tcp_passive_opens") >= 1);
     assert!(counter(&h, "echo", "tcp_passive_opens") >= 2);
 
@@ -294,7 +276,9 @@ fn veth_example(kind: &str) {
     in_ns(&ns, || {
         echo_requests("10.81.0.2:11211", 2000);
         echo_bulk("10.81.0.2:11211", 1 << 20);
-    });
+    })
+    .join()
+    .unwrap();
     assert!(counter(&h, "echo-xdp", "rx_packets") > 2000);
     assert_eq!(counter(&h, "echo-xdp", "tcp_drop_bad_checksum"), 0);
     assert_eq!(running(&h, &["echo-xdp"]), pids, "not restarted");

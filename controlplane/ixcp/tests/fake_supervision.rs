@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{alive, assert_nothing_left, netns_exists, prefix, Harness};
+use common::config_toml::{instance, tap_nic};
+use common::{alive, assert_nothing_left, netns_exists, prefix, tcpdump, Harness};
 use std::time::{Duration, Instant};
 
 const FAKE: &str = env!("CARGO_BIN_EXE_ix-fake-instance");
@@ -12,49 +13,23 @@ const GENEROUS: Duration = Duration::from_secs(30);
 
 fn two_instances(h: &mut Harness, a_args: &str, b_args: &str, extra: &str) -> std::path::PathBuf {
     let ns = h.ns("two");
-    let text = format!(
-        r#"
-[global]
+    let text = [
+        format!(
+            r#"[global]
 oversubscribe = true
-
 [[bridge]]
 name = "ixbr0"
 netns = "{ns}"
 addr = "10.91.0.1/24"
-
-[[nic]]
-kind = "tap"
-name = "t0"
-netns = "{ns}"
-bridge = "ixbr0"
-
-[[nic]]
-kind = "tap"
-name = "t1"
-netns = "{ns}"
-bridge = "ixbr0"
-
-[[instance]]
-name = "alpha"
-app = "{FAKE}"
-args = [{a_args}]
-cores = [1]
-nic = "t0"
-addr = "10.91.0.2/24"
-ports = [11211]
-restart_backoff_ms = 50
-{extra}
-
-[[instance]]
-name = "beta"
-app = "{FAKE}"
-args = [{b_args}]
-cores = [1]
-nic = "t1"
-addr = "10.91.0.3/24"
-ports = [7]
 "#
-    );
+        ),
+        tap_nic("t0", &ns, "bridge = \"ixbr0\""),
+        tap_nic("t1", &ns, "bridge = \"ixbr0\""),
+        instance("alpha", FAKE, a_args, "t0", "10.91.0.2/24", 11211),
+        format!("restart_backoff_ms = 50\n{extra}\n"),
+        instance("beta", FAKE, b_args, "t1", "10.91.0.3/24", 7),
+    ]
+    .concat();
     h.write("two.toml", &text)
 }
 
@@ -125,43 +100,15 @@ fn start_query_kill_restart_and_stop_cleanly() {
         "5",
     ]);
     assert!(out.contains("5 frame(s) written"), "{out}");
-    let td = std::process::Command::new("tcpdump")
-        .args(["-nr", pcap.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        td.status.success(),
-        "tcpdump: {}",
-        String::from_utf8_lossy(&td.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&td.stdout)
+        tcpdump(&pcap, &[])
             .matches("10.77.0.1.9 > 10.77.0.2.9: UDP")
             .count(),
         5
     );
 
     // kill -9 alpha: restarted, with the reason; beta untouched.
-    let killed_at = Instant::now();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(alpha_pid as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    h.wait_for("alpha's restart", GENEROUS, |h| {
-        let a = h.instance("alpha");
-        a.state == "running" && a.restarts == 1
-    });
-    let a = h.instance("alpha");
-    eprintln!(
-        "restart after kill -9: seen running again after {} ms (ixcp measured {:?} ms)",
-        killed_at.elapsed().as_millis(),
-        a.last_restart_ms
-    );
-    assert!(
-        a.last_reason.as_deref().unwrap_or("").contains("SIGKILL"),
-        "{a:?}"
-    );
+    let a = h.kill_9_and_await_restart("alpha", alpha_pid, GENEROUS);
     assert_ne!(a.pid, Some(alpha_pid));
     assert!(a.last_restart_ms.is_some());
     let b = h.instance("beta");

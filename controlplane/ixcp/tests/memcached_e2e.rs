@@ -13,18 +13,18 @@
 
 mod common;
 
-use common::{alive, assert_nothing_left, memcached_ix, netns_exists, prefix, workspace, Harness};
-use ix_hostlink::Netns;
+use common::client::{connect, in_ns, IO};
+use common::{
+    assert_nothing_left, memcached_ix, prefix, stop_leaving_nothing, wait_gone, workspace, Harness,
+};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// The instances of this file take turns on core 1.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-const IO: Duration = Duration::from_secs(20);
 const ADDR: &str = "10.77.0.2";
 const PORT: u16 = 11211;
 
@@ -87,18 +87,6 @@ fn in_ns_run(ns: &str, cmd: &[&str]) -> String {
     );
     assert!(out.status.success(), "{cmd:?} failed: {text}");
     text
-}
-
-/// Runs `f` on a thread inside namespace `ns`.
-fn in_ns<T: Send + 'static>(
-    ns: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    let ns = Netns::create_or_join(ns).unwrap();
-    std::thread::spawn(move || {
-        ns.enter_current_thread().unwrap();
-        f()
-    })
 }
 
 fn memccapable(ns: &str, protocol: &str) {
@@ -183,16 +171,6 @@ fn copied_bytes(run: &Path) -> u64 {
         .sum()
 }
 
-/// Waits for ixcp to have exited: `ixctl stop` is answered before ixcp removes its
-/// run files, and after a failed start ixcp exits on its own.
-fn wait_daemon_gone(pid: u32) {
-    let start = std::time::Instant::now();
-    while alive(pid) {
-        assert!(start.elapsed() < IO, "ixcp {pid} still running");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn read_until(s: &mut TcpStream, end: &[u8]) -> Vec<u8> {
     let mut got = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -207,9 +185,7 @@ fn read_until(s: &mut TcpStream, end: &[u8]) -> Vec<u8> {
 /// SETs values of 1 KiB to 500 KB, then GETs each 20 times (and all at once in
 /// multi-gets); returns (copied_bytes across the SETs, across the GETs, bytes set).
 fn zero_copy_phases(run: PathBuf) -> (u64, u64, u64) {
-    let addr: SocketAddr = format!("{ADDR}:{PORT}").parse().unwrap();
-    let mut s = TcpStream::connect_timeout(&addr, IO).unwrap();
-    s.set_read_timeout(Some(IO)).unwrap();
+    let mut s = connect(&format!("{ADDR}:{PORT}"));
     s.set_nodelay(true).unwrap();
     let sizes = [1024usize, 4096, 100_000, 500_000];
     let values: Vec<Vec<u8>> = sizes
@@ -272,16 +248,7 @@ fn default_config_serves_real_clients_zero_copy_and_stops_clean() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut h = Harness::new("mc-default");
     let (cfg, ns) = default_config(&mut h, "mc", &[]);
-    let out = h.ok(&["start", cfg.to_str().unwrap()]);
-    assert!(
-        out.contains(&format!(
-            "reach memcached: ip netns exec {ns} nc {ADDR} {PORT}"
-        )),
-        "{out}"
-    );
-    let st = h.instance("memcached");
-    assert_eq!(st.state, "running");
-    let pid = st.pid.unwrap();
+    let pid = h.start_one(&cfg, "memcached", &ns, &format!("{ADDR} {PORT}"));
 
     memccapable(&ns, "-a");
     memccapable(&ns, "-b");
@@ -306,11 +273,7 @@ fn default_config_serves_real_clients_zero_copy_and_stops_clean() {
         ("running", Some(pid), 0)
     );
 
-    let daemon = h.daemon_pid().unwrap() as u32;
-    h.ok(&["stop"]);
-    wait_daemon_gone(daemon);
-    assert!(!netns_exists(&ns));
-    assert_nothing_left(&h, &[pid, daemon], &[prefix(&h, "memcached")]);
+    stop_leaving_nothing(&h, &[pid], &["memcached"]);
 }
 
 #[test]
@@ -335,6 +298,6 @@ fn too_little_eal_memory_for_m_is_refused_naming_the_numbers() {
     let daemon = h.daemon_pid();
     h.ok(&["stop"]);
     let pids: Vec<u32> = daemon.into_iter().map(|p| p as u32).collect();
-    pids.iter().for_each(|&p| wait_daemon_gone(p));
+    pids.iter().for_each(|&p| wait_gone(p, IO));
     assert_nothing_left(&h, &pids, &[prefix(&h, "memcached")]);
 }

@@ -32,6 +32,7 @@ pub mod error;
 pub mod mbuf;
 pub mod mempool;
 pub mod nic;
+pub mod packet_socket;
 pub mod port;
 pub mod shared;
 mod signals;

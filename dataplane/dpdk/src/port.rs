@@ -578,9 +578,9 @@ mod tests {
             f.extend(std::iter::repeat_n(i, 50));
             f
         };
-        let sock = crate::test_eal::PacketSocket::bind(&tap_iface());
+        let sock = crate::packet_socket::PacketSocket::bind(&tap_iface()).unwrap();
         for i in 0..10u8 {
-            sock.send(&frame(i));
+            sock.send(&frame(i)).unwrap();
         }
         let mut got = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(5);

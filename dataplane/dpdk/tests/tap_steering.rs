@@ -7,64 +7,12 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
+use ix_dpdk::packet_socket::PacketSocket;
 use ix_dpdk::tap_steering::{install, SteeringTable};
 use ix_dpdk::{Burst, Eal, EalArgs, Mempool, Port, PortConfig};
 use ix_hostlink::Netns;
 use ix_runtime::toeplitz::DEFAULT_KEY;
 use ix_runtime::FlowGroups;
-
-/// A raw packet socket on the kernel side of the tap.
-struct PacketSocket {
-    fd: libc::c_int,
-    ifindex: libc::c_int,
-}
-
-impl PacketSocket {
-    fn bind(iface: &str) -> PacketSocket {
-        let name = std::ffi::CString::new(iface).unwrap();
-        // SAFETY: valid C string.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) } as libc::c_int;
-        assert!(ifindex > 0, "no interface {iface}");
-        let proto = (libc::ETH_P_ALL as u16).to_be() as libc::c_int;
-        // SAFETY: plain socket(2) call.
-        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, proto) };
-        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
-        PacketSocket { fd, ifindex }
-    }
-
-    fn send(&self, frame: &[u8]) {
-        // SAFETY: all-zero sockaddr_ll is valid; the fields set below complete it.
-        let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        addr.sll_family = libc::AF_PACKET as u16;
-        addr.sll_ifindex = self.ifindex;
-        addr.sll_halen = 6;
-        addr.sll_addr[..6].copy_from_slice(&frame[..6]);
-        // SAFETY: valid fd, buffer and address of the stated sizes.
-        let n = unsafe {
-            libc::sendto(
-                self.fd,
-                frame.as_ptr().cast(),
-                frame.len(),
-                0,
-                (&addr as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(
-            n,
-            frame.len() as isize,
-            "{}",
-            std::io::Error::last_os_error()
-        );
-    }
-}
-
-impl Drop for PacketSocket {
-    fn drop(&mut self) {
-        // SAFETY: we own the fd.
-        unsafe { libc::close(self.fd) };
-    }
-}
 
 /// An Ethernet/IPv4/TCP frame to `mac` from `src` to `dst`, its IP id = `id`.
 fn tcp_frame(mac: [u8; 6], src: SocketAddrV4, dst: SocketAddrV4, id: u16) -> Vec<u8> {
@@ -132,17 +80,17 @@ fn kernel_to_tap_frames_land_on_their_flow_group_s_queue() {
     let queues = String::from_utf8_lossy(&queues.stdout).into_owned();
     assert_eq!(queues.matches("rx-").count(), 2, "{queues}");
 
-    let sock = PacketSocket::bind(&iface);
+    let sock = PacketSocket::bind(&iface).unwrap();
     let server = SocketAddrV4::new(Ipv4Addr::new(10, 91, 0, 2), 7);
     let mut want = Vec::new();
     for i in 0..64u16 {
         let client = SocketAddrV4::new(Ipv4Addr::new(10, 91, 0, 1), 40000 + i * 7);
         want.push((i, fg.owner(fg.group(client, server))));
-        sock.send(&tcp_frame(mac, client, server, i));
+        sock.send(&tcp_frame(mac, client, server, i)).unwrap();
     }
     let mut arp = tcp_frame(mac, server, server, 999);
     arp[12..14].copy_from_slice(&[0x08, 0x06]);
-    sock.send(&arp);
+    sock.send(&arp).unwrap();
 
     let mut got: Vec<(u16, usize)> = Vec::new();
     let mut arp_queue = None;

@@ -197,13 +197,7 @@ impl LibixKernelTransport {
 
 impl Transport for LibixKernelTransport {
     fn connect(&mut self, server: SocketAddr) -> Result<()> {
-        let SocketAddr::V4(v4) = server else {
-            return Err(LoadgenError::parse(
-                "--server",
-                &server.to_string(),
-                "libix speaks IPv4 only",
-            ));
-        };
+        let v4 = super::ipv4_server(server)?;
         let app = self.app();
         let i = app.connected.len();
         app.connected.push(false);
@@ -227,11 +221,7 @@ impl Transport for LibixKernelTransport {
         clock: &Clock,
         deadline_ns: u64,
     ) -> Result<bool> {
-        if conns.len() != self.app().connected.len() {
-            return Err(LoadgenError::Config(
-                "connections and sockets differ in number".into(),
-            ));
-        }
+        super::check_conn_count(conns.len(), self.app().connected.len())?;
         let app = self.app();
         app.clock = *clock;
         app.conns = std::mem::take(conns);

@@ -107,13 +107,7 @@ impl Transport for LinuxTransport {
         clock: &Clock,
         deadline_ns: u64,
     ) -> Result<bool> {
-        if conns.len() != self.sockets.len() {
-            return Err(LoadgenError::Config(format!(
-                "{} connections for {} sockets",
-                conns.len(),
-                self.sockets.len()
-            )));
-        }
+        super::check_conn_count(conns.len(), self.sockets.len())?;
         loop {
             let now = clock.now_ns();
             let mut all_done = true;

@@ -7,8 +7,8 @@ pub mod linux;
 
 use crate::clock::Clock;
 use crate::conn::Connection;
-use crate::error::Result;
-use std::net::SocketAddr;
+use crate::error::{LoadgenError, Result};
+use std::net::{SocketAddr, SocketAddrV4};
 
 /// Carries the bytes of a set of connections, driven by one thread.
 pub trait Transport {
@@ -54,5 +54,30 @@ impl TransportKind {
             TransportKind::LibixKernel => Ok(Box::new(libix_kernel::LibixKernelTransport::new()?)),
             TransportKind::Libix => Ok(Box::new(dataplane::DataplaneTransport::new()?)),
         }
+    }
+}
+
+/// The IPv4 address of `server`, or a parse error naming `--server`: the libix
+/// transports speak IPv4 only.
+pub(crate) fn ipv4_server(server: SocketAddr) -> Result<SocketAddrV4> {
+    match server {
+        SocketAddr::V4(v4) => Ok(v4),
+        SocketAddr::V6(_) => Err(LoadgenError::parse(
+            "--server",
+            &server.to_string(),
+            "libix speaks IPv4 only",
+        )),
+    }
+}
+
+/// Checks that `drive` got one connection per opened socket (`conns` against
+/// `sockets`), which the caller's numbering of connections assumes.
+pub(crate) fn check_conn_count(conns: usize, sockets: usize) -> Result<()> {
+    if conns == sockets {
+        Ok(())
+    } else {
+        Err(LoadgenError::Config(format!(
+            "{conns} connections for {sockets} sockets"
+        )))
     }
 }

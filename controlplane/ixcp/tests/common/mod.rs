@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod client;
+pub mod config_toml;
+
 use ixcp::proto::InstanceStatus;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -90,6 +93,50 @@ impl Harness {
         }
     }
 
+    /// Starts `cfg`, whose one instance `name` is reachable from namespace
+    /// `ns` at `reach` ("ADDR PORT"); asserts ixctl says so and the instance
+    /// runs; returns its pid.
+    pub fn start_one(&self, cfg: &Path, name: &str, ns: &str, reach: &str) -> u32 {
+        let out = self.ok(&["start", cfg.to_str().unwrap()]);
+        let want = format!("reach {name}: ip netns exec {ns} nc {reach}");
+        assert!(out.contains(&want), "{out}");
+        let st = self.instance(name);
+        assert_eq!(st.state, "running");
+        st.pid.unwrap()
+    }
+
+    /// Sends SIGKILL to instance `name`'s process `pid`, waits up to `limit`
+    /// for its first restart, asserts the recorded reason names SIGKILL, and
+    /// returns the restarted instance's status.
+    pub fn kill_9_and_await_restart(
+        &self,
+        name: &str,
+        pid: u32,
+        limit: Duration,
+    ) -> InstanceStatus {
+        let killed = Instant::now();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        self.wait_for(&format!("{name}'s restart"), limit, |h| {
+            let st = h.instance(name);
+            st.state == "running" && st.restarts == 1
+        });
+        let st = self.instance(name);
+        eprintln!(
+            "{name} restart after kill -9: running again after {} ms (ixcp measured {:?} ms)",
+            killed.elapsed().as_millis(),
+            st.last_restart_ms
+        );
+        assert!(
+            st.last_reason.as_deref().unwrap_or("").contains("SIGKILL"),
+            "{st:?}"
+        );
+        st
+    }
+
     pub fn daemon_pid(&self) -> Option<i32> {
         std::fs::read_to_string(self.run.join("ixcp.pid"))
             .ok()?
@@ -144,6 +191,44 @@ pub fn assert_nothing_left(h: &Harness, pids: &[u32], prefixes: &[String]) {
             }
         }
     }
+}
+
+/// Waits up to `limit` for process `pid` to have exited.
+pub fn wait_gone(pid: u32, limit: Duration) {
+    let start = Instant::now();
+    while alive(pid) {
+        assert!(start.elapsed() < limit, "process {pid} still running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `ixctl stop`, then waits for ixcp to exit (it answers before removing its
+/// run files) and asserts nothing is left of it, of `pids`, of `h`'s
+/// namespaces or of `instances`' EAL files.
+pub fn stop_leaving_nothing(h: &Harness, pids: &[u32], instances: &[&str]) {
+    let daemon = h.daemon_pid().unwrap() as u32;
+    h.ok(&["stop"]);
+    wait_gone(daemon, client::IO);
+    let mut all = pids.to_vec();
+    all.push(daemon);
+    let prefixes: Vec<String> = instances.iter().map(|i| prefix(h, i)).collect();
+    assert_nothing_left(h, &all, &prefixes);
+}
+
+/// `tcpdump -nr PCAP` plus `flags`: asserts it succeeds and returns its output.
+pub fn tcpdump(pcap: &Path, flags: &[&str]) -> String {
+    let out = Command::new("tcpdump")
+        .args(flags)
+        .arg("-nr")
+        .arg(pcap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tcpdump: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The EAL file prefix ixcp gives `instance` under `h`'s run directory.

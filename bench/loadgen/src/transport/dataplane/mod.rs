@@ -146,13 +146,7 @@ fn gone() -> LoadgenError {
 
 impl Transport for DataplaneTransport {
     fn connect(&mut self, server: SocketAddr) -> Result<()> {
-        let SocketAddr::V4(v4) = server else {
-            return Err(LoadgenError::parse(
-                "--server",
-                &server.to_string(),
-                "libix speaks IPv4 only",
-            ));
-        };
+        let v4 = super::ipv4_server(server)?;
         match self.ask(Command::Connect(v4), CONNECT_TIMEOUT)? {
             Reply::Connected(Ok(())) => {
                 self.conns += 1;
