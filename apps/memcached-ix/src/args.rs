@@ -57,8 +57,8 @@ pub struct Args {
     /// Bytes per value buffer in the store.
     #[arg(long = "value-block", default_value_t = 2048)]
     pub value_block: usize,
-    /// Lock stripes of the store.
-    #[arg(long = "shards", default_value_t = 16)]
+    /// Lock stripes of the store (64: chosen by `benches/store`, see the README).
+    #[arg(long = "shards", default_value_t = crate::store::DEFAULT_SHARDS)]
     pub shards: usize,
     /// Cores to pin the threads to (comma-separated); empty: no pinning.
     #[arg(long = "cores", value_delimiter = ',')]

@@ -157,3 +157,14 @@ fn bad_input_gets_memcacheds_replies_and_nothing_panics() {
     let (got, closed) = run(&r, &[b"quit\r\nget k\r\n"]);
     assert!(closed && got.is_empty());
 }
+
+#[test]
+fn stats_report_store_contention() {
+    let r = rig();
+    let (out, _) = run(&r, &[b"set k 0 0 1\r\nv\r\nstats\r\nstats settings\r\n"]);
+    let text = String::from_utf8_lossy(&out);
+    // One thread never finds a shard held.
+    assert!(text.contains("STAT store_lock_waits 0\r\n"), "{text}");
+    let shards = format!("STAT store_shards {}\r\n", StoreConfig::default().shards);
+    assert!(text.contains(&shards), "{text}");
+}

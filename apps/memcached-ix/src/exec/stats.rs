@@ -91,6 +91,7 @@ where
             put("reclaimed", load(&c.reclaimed));
             put("outofmemory", load(&c.outofmemory));
             put("ix_copied_bytes", t("ix_copied_bytes"));
+            put("store_lock_waits", load(&c.lock_waits));
         }
         Some(b"settings") => {
             let s = &st.settings;

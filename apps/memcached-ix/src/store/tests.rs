@@ -212,3 +212,57 @@ fn flush_all_now_and_later() {
     assert!(get(&s, b"b", 13).is_some(), "before the delayed flush");
     assert_eq!(get(&s, b"b", 15), None, "after the delayed flush");
 }
+
+#[test]
+fn a_held_shard_lock_is_counted_as_a_wait() {
+    let s = store(1 << 20, 1024);
+    set(&s, Mode::Set, b"k", b"v", 0, 0, 1);
+    assert!(get(&s, b"k", 1).is_some());
+    let waits = || s.counters().lock_waits.load(Ordering::Relaxed);
+    assert_eq!(waits(), 0, "uncontended locks never wait");
+    std::thread::scope(|sc| {
+        let guard = s.lock(s.shard_of(b"k"));
+        let reader = sc.spawn(|| get(&s, b"k", 1));
+        // The reader finds the shard held (it cannot finish before the guard
+        // drops); wait until it has counted that, then let it through.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while waits() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        drop(guard);
+        assert_eq!(reader.join().unwrap().as_deref(), Some(&b"v"[..]));
+    });
+    assert_eq!(waits(), 1);
+}
+
+#[test]
+fn eviction_takes_the_oldest_of_several_shard_tails() {
+    // Room for 8 items; "old" is accessed at time 1, everything else at 5.
+    let limit = 8 * item_size(4, 100) as u64;
+    let s = store(limit, 4096);
+    set(&s, Mode::Set, b"old0", &[0; 100], 0, 0, 1);
+    let old_shard = s.shard_of(b"old0");
+    let mut keys = Vec::new();
+    for i in 0..7u8 {
+        let k = [b'n', b'e', b'w', b'0' + i];
+        set(&s, Mode::Set, &k, &[i; 100], 0, 0, 5);
+        keys.push(k);
+    }
+    assert_eq!(s.curr_items(), 8);
+    // A key in another shard that holds an item: its own tail is recent.
+    let other = keys
+        .iter()
+        .map(|k| s.shard_of(k))
+        .find(|&sh| sh != old_shard)
+        .expect("4 shards, 7 keys: some key is in another shard");
+    let incoming = (0..=255u8)
+        .map(|i| [b'x', b'x', b'x', i])
+        .find(|k| s.shard_of(k) == other)
+        .expect("some key lands in that shard");
+    set(&s, Mode::Set, &incoming, &[9; 100], 0, 0, 6);
+    assert_eq!(s.counters().evictions.load(Ordering::Relaxed), 1);
+    assert!(s.peek(b"old0", 6).is_none(), "the least recently used went");
+    for k in &keys {
+        assert!(s.peek(k, 6).is_some(), "recent items stay");
+    }
+}
