@@ -230,12 +230,15 @@ fn kernel(w: &Workload, args: &Args, echo_kernel: &Path) -> Result<Figures> {
         max_conns: (cfg.conns as usize).max(16),
         ..KernelConfig::default()
     };
+    // Checked here, where a bad configuration is an error; the runtime's factory
+    // below cannot return one, and the same configuration cannot fail there.
+    EchoClient::new(cfg).context("client configuration")?;
     let (flag_tx, flag_rx) = mpsc::channel::<Arc<AtomicBool>>();
     let flag_tx = std::sync::Mutex::new(flag_tx);
     let rt = KernelRuntime::spawn(
         kcfg,
         move |_| {
-            let client = EchoClient::new(cfg).unwrap_or_else(|e| panic!("client: {e}"));
+            let client = EchoClient::new(cfg).unwrap_or_else(|e| panic!("validated above: {e}"));
             if let Ok(tx) = flag_tx.lock() {
                 let _ = tx.send(client.finished_flag());
             }
