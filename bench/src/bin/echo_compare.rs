@@ -232,7 +232,7 @@ fn kernel(w: &Workload, args: &Args, echo_kernel: &Path) -> Result<Figures> {
     };
     // Checked here, where a bad configuration is an error; the runtime's factory
     // below cannot return one, and the same configuration cannot fail there.
-    EchoClient::new(cfg).context("client configuration")?;
+    EchoClient::new(cfg).map_err(|e| anyhow::anyhow!("client configuration: {e}"))?;
     let (flag_tx, flag_rx) = mpsc::channel::<Arc<AtomicBool>>();
     let flag_tx = std::sync::Mutex::new(flag_tx);
     let rt = KernelRuntime::spawn(
