@@ -1,21 +1,11 @@
 """Scripted checks with python-binary-memcached (binary protocol) against HOST:PORT
 (usage: SCRIPT PORT [HOST], HOST defaulting to 127.0.0.1).
 Exits 0 and prints 'bmemcached: N checks passed' when every check holds."""
-import sys
 import bmemcached
+from checklib import Checks, server
 
-port = int(sys.argv[1])
-host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        print("FAILED:", what)
-        sys.exit(1)
-    checks += 1
-
+host, port = server()
+check = Checks()
 
 c = bmemcached.Client(["%s:%d" % (host, port)])
 check(c.set("a", "alpha") is True, "set")
@@ -46,4 +36,4 @@ check("curr_items" in stats, "stat")
 check(c.flush_all() is True, "flush")
 check(c.get("b") is None, "flushed")
 c.disconnect_all()
-print("bmemcached: %d checks passed" % checks)
+print("bmemcached: %d checks passed" % check.passed)

@@ -1,21 +1,11 @@
 """Scripted checks with pymemcache (text protocol) against a server at HOST:PORT
 (usage: SCRIPT PORT [HOST], HOST defaulting to 127.0.0.1).
 Exits 0 and prints 'pymemcache: N checks passed' when every check holds."""
-import sys
 from pymemcache.client.base import Client
+from checklib import Checks, server
 
-port = int(sys.argv[1])
-host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        print("FAILED:", what)
-        sys.exit(1)
-    checks += 1
-
+host, port = server()
+check = Checks()
 
 for noreply in (False, True):
     c = Client((host, port), default_noreply=noreply, connect_timeout=5, timeout=10)
@@ -60,4 +50,4 @@ for noreply in (False, True):
     c.flush_all(noreply=False)
     check(c.get(p + "x") is None, "flush_all")
     c.close()
-print("pymemcache: %d checks passed" % checks)
+print("pymemcache: %d checks passed" % check.passed)
