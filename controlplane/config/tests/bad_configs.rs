@@ -3,6 +3,7 @@
 
 use ix_config::{load, Environment, Error, SearchPath};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A directory with an executable `app` (found by name through the search path).
 struct Sandbox {
@@ -10,8 +11,12 @@ struct Sandbox {
 }
 
 impl Sandbox {
+    /// A fresh directory; each test has its own, since tests run in parallel and
+    /// one sandbox's drop removes its directory.
     fn new() -> Sandbox {
-        let dir = std::env::temp_dir().join(format!("ix-config-test-{}", std::process::id()));
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ix-config-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let app = dir.join("app");
         std::fs::write(&app, "#!/bin/sh\n").unwrap();
