@@ -2,6 +2,7 @@
 //! pairs), each held for the instances that use it and removed when the last of
 //! them stops. Namespaces that existed before ixcp are used, never removed.
 
+use crate::journal::CreatedItem;
 use crate::plan::HostItem;
 use crate::Error;
 use ix_hostlink::{run, Netns};
@@ -164,6 +165,29 @@ impl HostSide {
         while let Some(h) = self.held.pop() {
             h.remove();
         }
+    }
+
+    /// What ixcp created and still holds, in creation order (for the journal):
+    /// namespaces only if created here, not joined.
+    pub fn created(&self) -> Vec<CreatedItem> {
+        self.held
+            .iter()
+            .filter_map(|h| match &h.item {
+                HostItem::Netns(name) => h
+                    .netns
+                    .as_ref()
+                    .filter(|n| n.is_owned())
+                    .map(|_| CreatedItem::Netns { name: name.clone() }),
+                HostItem::Bridge { netns, name, .. } => Some(CreatedItem::Link {
+                    netns: netns.clone(),
+                    name: name.clone(),
+                }),
+                HostItem::Veth { netns, iface, .. } => Some(CreatedItem::Link {
+                    netns: netns.clone(),
+                    name: iface.clone(),
+                }),
+            })
+            .collect()
     }
 
     /// Namespaces currently held.

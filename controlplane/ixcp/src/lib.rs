@@ -13,6 +13,7 @@ pub mod agent_client;
 pub mod cleanup;
 pub mod daemon;
 pub mod hostside;
+pub mod journal;
 pub mod pcapng;
 pub mod plan;
 pub mod proto;

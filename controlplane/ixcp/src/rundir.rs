@@ -48,6 +48,11 @@ impl RunDir {
     pub fn state(&self) -> PathBuf {
         self.root.join("state.json")
     }
+    /// What this ixcp launched and created, for a successor if it dies
+    /// ([`crate::journal`]).
+    pub fn journal(&self) -> PathBuf {
+        self.root.join("journal.json")
+    }
     /// One instance's directory.
     pub fn instance_dir(&self, name: &str) -> PathBuf {
         self.root.join("instances").join(name)

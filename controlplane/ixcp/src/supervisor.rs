@@ -6,11 +6,12 @@
 use crate::agent_client;
 use crate::cleanup::remove_leftovers;
 use crate::hostside::HostSide;
+use crate::journal::{Journal, LaunchedInstance};
 use crate::plan::InstancePlan;
 use crate::proto::InstanceStatus;
 use crate::rundir::RunDir;
 use ix_config::RestartPolicy;
-use ix_instance::spec::SPEC_ENV;
+use ix_instance::spec::{SPEC_ENV, SUPERVISOR_ENV};
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -120,6 +121,7 @@ impl Managed {
         let child = Command::new(&self.plan.app)
             .args(&self.plan.args)
             .env(SPEC_ENV, &spec_file)
+            .env(SUPERVISOR_ENV, std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -283,6 +285,26 @@ pub struct Table {
     pub exiting: bool,
 }
 
+impl Table {
+    /// What a successor would have to clean up if this ixcp died now.
+    pub fn journal(&self) -> Journal {
+        Journal {
+            ixcp_pid: std::process::id(),
+            instances: self
+                .instances
+                .values()
+                .map(|m| LaunchedInstance {
+                    name: m.plan.spec.name.clone(),
+                    pid: m.child.as_ref().map(Child::id),
+                    file_prefix: m.plan.spec.file_prefix.clone(),
+                    agent_socket: m.plan.spec.agent_socket.clone(),
+                })
+                .collect(),
+            created: self.host.created(),
+        }
+    }
+}
+
 /// The shared table, its change signal and the run directory.
 #[derive(Debug)]
 pub struct Supervisor {
@@ -354,6 +376,7 @@ impl Supervisor {
             if let Ok(json) = serde_json::to_string_pretty(&statuses) {
                 let _ = std::fs::write(self.run.state(), json);
             }
+            let _ = t.journal().write(&self.run);
         }
         drop(t);
         self.changed.notify_all();

@@ -9,7 +9,7 @@ use crate::agent::AgentState;
 use crate::agent_socket::Agent;
 use crate::capture::{CaptureNic, CaptureRing};
 use crate::ports::{Device, QueueNic};
-use crate::spec::{InstanceSpec, SPEC_ENV};
+use crate::spec::{InstanceSpec, SPEC_ENV, SUPERVISOR_ENV};
 use anyhow::{bail, Context, Result};
 use ix_dpdk::nic::{DpdkPool, DpdkRx};
 use ix_nic::MonotonicClock;
@@ -74,6 +74,27 @@ pub const SIGNAL_GRACE: Duration = Duration::from_secs(2);
 
 /// How often the launcher looks for a stop.
 const WATCH: Duration = Duration::from_millis(20);
+
+/// The process that supervises this instance, from [`SUPERVISOR_ENV`] (`None`
+/// when started by hand or by a test); a value that is not a process id is an
+/// error rather than silently no supervision.
+pub fn supervisor_from_env() -> Result<Option<u32>> {
+    match std::env::var(SUPERVISOR_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(e) => bail!("{SUPERVISOR_ENV}: {e}"),
+        Ok(v) => match v.trim().parse::<u32>() {
+            Ok(pid) if pid > 1 => Ok(Some(pid)),
+            _ => bail!("{SUPERVISOR_ENV}={v:?} is not a process id"),
+        },
+    }
+}
+
+/// Whether the supervisor `pid` is gone: a child whose parent dies is handed to
+/// init (or a subreaper), so its parent process id changes. Reading it is a
+/// plain getppid, no unsafe and no race with pid reuse.
+fn supervisor_gone(supervisor: Option<u32>) -> bool {
+    supervisor.is_some_and(|pid| std::os::unix::process::parent_id() != pid)
+}
 
 /// Reads and checks the spec file at `path`.
 pub fn load_spec(path: &Path) -> Result<InstanceSpec> {
@@ -193,6 +214,13 @@ where
 {
     init_tracing(&spec.log_level);
     validate_spec(&spec)?;
+    let supervisor = supervisor_from_env()?;
+    if supervisor_gone(supervisor) {
+        bail!(
+            "instance {}: its supervisor (pid {supervisor:?}) is already gone",
+            spec.name
+        );
+    }
     let signalled = Arc::new(AtomicBool::new(false));
     let mut ids = Vec::new();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -201,7 +229,7 @@ where
                 .context("installing a signal handler")?,
         );
     }
-    let result = run_registered(&spec, app_mbufs, make_handler, &signalled);
+    let result = run_registered(&spec, app_mbufs, make_handler, &signalled, supervisor);
     for id in ids {
         signal_hook::low_level::unregister(id);
     }
@@ -216,6 +244,7 @@ fn run_registered<H, F>(
     app_mbufs: u32,
     make_handler: F,
     signalled: &AtomicBool,
+    supervisor: Option<u32>,
 ) -> Result<()>
 where
     H: libix::Handler<DpdkPool> + 'static,
@@ -226,7 +255,11 @@ where
     // The agent starts first (answering "not ready"), on a thread the EAL does not
     // pin; it goes last, removing its socket. The port drops after the threads.
     let agent = Agent::start(&spec.agent_socket, Arc::clone(&state))?;
-    let abort = || signalled.load(Ordering::Relaxed) || state.stop_requested().is_some();
+    let abort = || {
+        signalled.load(Ordering::Relaxed)
+            || state.stop_requested().is_some()
+            || supervisor_gone(supervisor)
+    };
     let mut device = match Device::bring_up(spec, &abort) {
         Ok(d) => d,
         // Told to stop before the port was up: nothing ran, nothing failed.
@@ -290,6 +323,12 @@ where
             break g;
         }
         if stop.is_requested() {
+            break SIGNAL_GRACE;
+        }
+        if supervisor_gone(supervisor) {
+            // Nobody could stop or restart this instance any more, and the next
+            // ixcp needs its NIC and addresses: leave as on SIGTERM.
+            tracing::warn!(instance = %spec.name, supervisor = ?supervisor, "the supervisor is gone; stopping");
             break SIGNAL_GRACE;
         }
         if state.all_threads_finished() {

@@ -10,6 +10,11 @@ use std::path::PathBuf;
 /// The environment variable naming the spec file.
 pub const SPEC_ENV: &str = "IX_INSTANCE_SPEC";
 
+/// The environment variable naming the supervisor's process id (set by `ixcp`):
+/// an instance whose parent is no longer that process has lost its supervisor
+/// (nobody can stop or restart it any more) and stops gracefully.
+pub const SUPERVISOR_ENV: &str = "IX_SUPERVISOR_PID";
+
 /// One dataplane instance: its cores, NIC, address and bounds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -35,6 +35,7 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr.and(std::sync::Mutex::new(log)))
         .init();
     let _lock = run.take_lock()?;
+    recover_from_predecessor(&run);
     std::fs::write(run.pid_file(), format!("{}\n", std::process::id()))?;
     let sup = Arc::new(Supervisor::new(run.clone()));
     let listener = ixcp::server::bind(&sup)?;
@@ -74,8 +75,39 @@ fn main() -> Result<()> {
     let stopped = ixcp::daemon::stop_all(&sup);
     tracing::info!(?stopped, "ixcp exiting");
     sup.lock().exiting = true;
-    for f in [run.socket(), run.pid_file(), run.state(), run.lock()] {
+    for f in [
+        run.socket(),
+        run.pid_file(),
+        run.state(),
+        run.journal(),
+        run.lock(),
+    ] {
         let _ = std::fs::remove_file(f);
     }
     Ok(())
+}
+
+/// Cleans up after an ixcp that died without doing so (its journal is still
+/// there); a journal that cannot be read is logged and set aside, not trusted.
+fn recover_from_predecessor(run: &RunDir) {
+    match ixcp::journal::Journal::read(run) {
+        Ok(None) => {}
+        Ok(Some(j)) => {
+            tracing::warn!(
+                previous = j.ixcp_pid,
+                "the previous ixcp died without cleaning up; recovering"
+            );
+            for line in ixcp::journal::recover(&j) {
+                tracing::info!("recovery: {line}");
+            }
+            ixcp::journal::remove(&run.journal());
+        }
+        Err(e) => {
+            tracing::error!(
+                "unreadable journal, left as {}.bad: {e}",
+                run.journal().display()
+            );
+            let _ = std::fs::rename(run.journal(), run.journal().with_extension("json.bad"));
+        }
+    }
 }

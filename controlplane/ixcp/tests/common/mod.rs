@@ -170,6 +170,7 @@ pub fn assert_nothing_left(h: &Harness, pids: &[u32], prefixes: &[String]) {
         "ixcp.pid",
         "ixcp.lock",
         "state.json",
+        "journal.json",
         "instances",
     ] {
         assert!(!h.run.join(f).exists(), "{f} left in the run directory");
