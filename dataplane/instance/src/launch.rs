@@ -82,10 +82,15 @@ pub fn supervisor_from_env() -> Result<Option<u32>> {
     match std::env::var(SUPERVISOR_ENV) {
         Err(std::env::VarError::NotPresent) => Ok(None),
         Err(e) => bail!("{SUPERVISOR_ENV}: {e}"),
-        Ok(v) => match v.trim().parse::<u32>() {
-            Ok(pid) if pid > 1 => Ok(Some(pid)),
-            _ => bail!("{SUPERVISOR_ENV}={v:?} is not a process id"),
-        },
+        Ok(v) => parse_supervisor(&v).map(Some),
+    }
+}
+
+/// A supervisor's process id: a number above 1 (init supervises nothing here).
+fn parse_supervisor(v: &str) -> Result<u32> {
+    match v.trim().parse::<u32>() {
+        Ok(pid) if pid > 1 => Ok(pid),
+        _ => bail!("{SUPERVISOR_ENV}={v:?} is not a process id"),
     }
 }
 
@@ -385,4 +390,22 @@ fn shut_down(state: &AgentState, grace: Duration) -> Vec<String> {
         }
     }
     failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supervisor_pid_is_checked_and_its_loss_seen() {
+        assert_eq!(parse_supervisor(" 1234\n").unwrap(), 1234);
+        for bad in ["", "1", "0", "-5", "ixcp", "99999999999"] {
+            let e = parse_supervisor(bad).unwrap_err().to_string();
+            assert!(e.contains(SUPERVISOR_ENV), "{bad:?}: {e}");
+        }
+        let parent = std::os::unix::process::parent_id();
+        assert!(!supervisor_gone(None), "no supervisor, nothing to lose");
+        assert!(!supervisor_gone(Some(parent)));
+        assert!(supervisor_gone(Some(parent + 1)));
+    }
 }
