@@ -283,6 +283,8 @@ pub struct Table {
     pub host: HostSide,
     /// ixcp is exiting and removing its files: the watch loop writes no state.
     pub exiting: bool,
+    /// The journal as last written (it is rewritten only when it changes).
+    journal_written: Option<Journal>,
 }
 
 impl Table {
@@ -376,7 +378,10 @@ impl Supervisor {
             if let Ok(json) = serde_json::to_string_pretty(&statuses) {
                 let _ = std::fs::write(self.run.state(), json);
             }
-            let _ = t.journal().write(&self.run);
+            let journal = t.journal();
+            if t.journal_written.as_ref() != Some(&journal) && journal.write(&self.run).is_ok() {
+                t.journal_written = Some(journal);
+            }
         }
         drop(t);
         self.changed.notify_all();
