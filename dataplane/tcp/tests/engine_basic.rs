@@ -8,6 +8,9 @@ use support::*;
 
 const DT: Duration = Duration::from_micros(100);
 
+/// Two engines connect, move data both ways byte-exact without copying payload,
+/// close in order (active closer lingers in TIME_WAIT for 2*MSL), and the
+/// application sees its events in order.
 #[test]
 fn handshake_data_both_ways_and_clean_close() {
     let mut n = pair();
@@ -69,6 +72,8 @@ fn handshake_data_both_ways_and_clean_close() {
     assert_eq!(n.a.tcp.time_wait_count(), 0);
 }
 
+/// When the passive side sends and closes first, the active side receives the
+/// data, then the close, and the passive closer is the one in TIME_WAIT.
 #[test]
 fn passive_side_closes_first() {
     let mut n = pair();
@@ -77,10 +82,7 @@ fn passive_side_closes_first() {
     n.b.queue(cb, b"bye");
     n.b.app.close_when_sent.insert(cb, true);
     n.b.pump();
-    let ok = n.run_until(Duration::from_secs(5), DT, |n| {
-        n.a.app.log.get(&ca).is_some_and(|l| l.dead.is_some())
-            && n.b.app.log.get(&cb).is_some_and(|l| l.dead.is_some())
-    });
+    let ok = n.run_until(Duration::from_secs(5), DT, |n| n.both_dead(ca, cb));
     assert!(ok);
     assert_eq!(n.a.app.log[&ca].data, b"bye");
     assert_eq!(
@@ -91,6 +93,7 @@ fn passive_side_closes_first() {
     assert_eq!(n.a.tcp.time_wait_count(), 0);
 }
 
+/// Both sides closing at once both end cleanly, each through TIME_WAIT.
 #[test]
 fn simultaneous_close() {
     let mut n = pair();
@@ -98,10 +101,7 @@ fn simultaneous_close() {
     n.a.tcp.close(ca).unwrap();
     n.b.tcp.close(cb).unwrap();
     assert_eq!(n.a.tcp.state(ca), Ok(State::FinWait1));
-    let ok = n.run_until(Duration::from_secs(5), DT, |n| {
-        n.a.app.log.get(&ca).is_some_and(|l| l.dead.is_some())
-            && n.b.app.log.get(&cb).is_some_and(|l| l.dead.is_some())
-    });
+    let ok = n.run_until(Duration::from_secs(5), DT, |n| n.both_dead(ca, cb));
     assert!(ok);
     assert_eq!(n.a.app.log[&ca].dead, Some(CloseReason::Closed));
     assert_eq!(n.b.app.log[&cb].dead, Some(CloseReason::Closed));
@@ -110,6 +110,8 @@ fn simultaneous_close() {
     assert_eq!(n.b.tcp.time_wait_count(), 1);
 }
 
+/// After one side closes, the other direction still carries data until it closes
+/// too.
 #[test]
 fn half_close_keeps_the_other_direction_open() {
     let mut n = pair();
@@ -133,10 +135,7 @@ fn half_close_keeps_the_other_direction_open() {
     let data = pattern(50_000, 7);
     n.b.queue(cb, &data);
     n.b.app.close_when_sent.insert(cb, true);
-    let ok = n.run_until(Duration::from_secs(5), DT, |n| {
-        n.a.app.log.get(&ca).is_some_and(|l| l.dead.is_some())
-            && n.b.app.log.get(&cb).is_some_and(|l| l.dead.is_some())
-    });
+    let ok = n.run_until(Duration::from_secs(5), DT, |n| n.both_dead(ca, cb));
     assert!(ok);
     assert!(n.a.app.log[&ca].data == data);
     assert_eq!(
@@ -145,6 +144,8 @@ fn half_close_keeps_the_other_direction_open() {
     );
 }
 
+/// Initial sequence numbers just below 2^32 wrap during the transfer without
+/// corrupting data or the close.
 #[test]
 fn isn_near_the_wrap() {
     let mut ca_cfg = cfg();
@@ -159,16 +160,15 @@ fn isn_near_the_wrap() {
     n.b.queue(cb, &to_a);
     n.a.app.close_when_sent.insert(ca, true);
     n.b.app.close_when_sent.insert(cb, true);
-    let ok = n.run_until(Duration::from_secs(10), DT, |n| {
-        n.a.app.log.get(&ca).is_some_and(|l| l.dead.is_some())
-            && n.b.app.log.get(&cb).is_some_and(|l| l.dead.is_some())
-    });
+    let ok = n.run_until(Duration::from_secs(10), DT, |n| n.both_dead(ca, cb));
     assert!(ok);
     assert!(n.b.app.log[&cb].data == to_b);
     assert!(n.a.app.log[&ca].data == to_a);
     assert_eq!(n.a.app.log[&ca].dead, Some(CloseReason::Closed));
 }
 
+/// Twenty concurrent connections each deliver exactly their own bytes and all
+/// close.
 #[test]
 fn many_connections_each_get_their_own_bytes() {
     let mut n = pair();
@@ -204,6 +204,8 @@ fn many_connections_each_get_their_own_bytes() {
     assert!(got == want);
 }
 
+/// The receive window is what the application has not released: held data stops
+/// the sender by a closed window (not loss) and releasing it reopens the window.
 #[test]
 fn receive_window_is_what_the_application_has_not_released() {
     let mut cb_cfg = cfg();
@@ -243,6 +245,8 @@ fn receive_window_is_what_the_application_has_not_released() {
     assert_eq!(n.a.tcp.stats().get(Counter::RtoFired), 0);
 }
 
+/// Two active opens that cross (RFC 9293 simultaneous open) connect both sides,
+/// and data flows both ways.
 #[test]
 fn simultaneous_open() {
     let mut n = pair();
@@ -268,6 +272,8 @@ fn simultaneous_open() {
     assert_eq!(n.b.app.log[&cb].data, b"ping");
 }
 
+/// Connecting to a port nobody listens on fails with `Refused` and leaves no
+/// connection.
 #[test]
 fn connect_to_a_closed_port_is_refused_over_the_link() {
     let mut n = pair();

@@ -9,6 +9,8 @@ use ix_tcp::{CloseReason, Counter};
 use std::time::Duration;
 use support::*;
 
+/// A random fault plan for `seed`: up to 5% drops, 3% duplicates, 5% reordering,
+/// 2% corruption and 5% delays, drawn per direction.
 fn plan(seed: u64) -> FaultPlan {
     let mut r = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = || {
@@ -34,6 +36,8 @@ fn plan(seed: u64) -> FaultPlan {
     }
 }
 
+/// Transfers random data both ways over `plan(seed)` (SACK as `sack`) and checks
+/// both streams arrive byte-exact and both sides close cleanly.
 fn run_seed(seed: u64, sack: bool) {
     let mut ca_cfg = cfg();
     let mut cb_cfg = cfg();
@@ -70,10 +74,7 @@ fn run_seed(seed: u64, sack: bool) {
     let cb = n.b.app.knocks[0];
     n.b.queue(cb, &to_a);
     n.b.app.close_when_sent.insert(cb, true);
-    let ok = n.run_until(Duration::from_secs(300), dt, |n| {
-        n.a.app.log.get(&ca).is_some_and(|l| l.dead.is_some())
-            && n.b.app.log.get(&cb).is_some_and(|l| l.dead.is_some())
-    });
+    let ok = n.run_until(Duration::from_secs(300), dt, |n| n.both_dead(ca, cb));
     let la = n.a.app.log.get(&ca).cloned().unwrap_or_default();
     let lb = n.b.app.log.get(&cb).cloned().unwrap_or_default();
     assert!(
@@ -105,16 +106,16 @@ fn run_seed(seed: u64, sack: bool) {
     assert!(la.peer_closed && lb.peer_closed);
 }
 
+/// Fifty seeds of a lossy, reordering, duplicating, corrupting link with SACK:
+/// every transfer is byte-exact both ways and closes cleanly.
 #[test]
 fn lossy_link_with_sack_many_seeds() {
-    let mut corrupted = 0;
     for seed in 0..50 {
         run_seed(seed, true);
-        corrupted += 1;
     }
-    assert_eq!(corrupted, 50);
 }
 
+/// The same for fifty other seeds without SACK (NewReno recovery).
 #[test]
 fn lossy_link_newreno_many_seeds() {
     for seed in 1000..1050 {
@@ -122,6 +123,8 @@ fn lossy_link_newreno_many_seeds() {
     }
 }
 
+/// Corrupted frames are detected (checksum), counted and dropped, and the
+/// transfer still completes byte-exact.
 #[test]
 fn corrupted_segments_are_counted_and_dropped() {
     let p = FaultPlan {

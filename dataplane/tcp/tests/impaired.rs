@@ -202,6 +202,7 @@ impl Scenario {
     }
 }
 
+/// How much counter `c` grew from `before` to `now`.
 fn delta(now: &TcpStats, before: &TcpStats, c: Counter) -> u64 {
     now.get(c) - before.get(c)
 }
@@ -228,10 +229,13 @@ fn offer(
     at - start
 }
 
+/// The virtual time a transfer of `bytes` takes over a clean link.
 fn clean_time(bytes: usize) -> Duration {
     Scenario::new("clean", 1, bytes).run().took
 }
 
+/// A clean link: nothing is retransmitted, no timeout, no fast retransmit, no
+/// duplicate ACK, and the transfer is window-limited.
 #[test]
 fn clean_link_sends_nothing_twice() {
     let r = Scenario::new("clean", 1, 8 * MIB).run();
