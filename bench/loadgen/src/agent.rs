@@ -5,7 +5,8 @@
 //! 1. master → agent `{"msg":"config", ...}`: servers, protocol, workload, -c, -d, -i,
 //!    -t, -w, seed ([`AgentConfig`]).
 //! 2. agent → master `{"msg":"weight","connections":N,"lambda_mul":M}`: N = its
-//!    threads × connections × servers, M its `--lambda_mul`.
+//!    threads × connections × servers (with `-R`: connections × max(threads,
+//!    servers)), M its `--lambda_mul`.
 //! 3. master → agent `{"msg":"lambda","qps":Q,"lambda_denom":D}`: D = Σ N × M over
 //!    every participant sharing Q; each connection then sends Q / D × M per second.
 //! 4. agent → master `{"msg":"ready"}` once all its connections are open.
@@ -48,6 +49,18 @@ pub struct AgentConfig {
     pub warmup_s: f64,
     /// Seed; each agent mixes in its own address so agents differ.
     pub seed: u64,
+    /// `-R` (absent from older masters: off, as are the three below).
+    #[serde(default)]
+    pub roundrobin: bool,
+    /// `-S`.
+    #[serde(default)]
+    pub skip: bool,
+    /// `--moderate`.
+    #[serde(default)]
+    pub moderate: bool,
+    /// `--no_nodelay`.
+    #[serde(default)]
+    pub no_nodelay: bool,
 }
 
 /// One message of the agent protocol.
@@ -58,7 +71,7 @@ pub enum Message {
     Config(AgentConfig),
     /// Agent → master: how many connections it will open, and its rate multiplier.
     Weight {
-        /// Threads × connections × servers.
+        /// Connections it opens: threads × connections × servers (`-R`: see `assign`).
         connections: u64,
         /// `--lambda_mul`.
         lambda_mul: u64,

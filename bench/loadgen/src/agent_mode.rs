@@ -1,6 +1,7 @@
 //! `-A`: serve masters, one session (one run) at a time, until killed.
 
 use crate::agent::{AgentConfig, Channel, Message};
+use crate::assign::total_connections;
 use crate::dist::Distribution;
 use crate::error::{LoadgenError, Result};
 use crate::protocol::Protocol;
@@ -8,12 +9,15 @@ use crate::runner::{self, RunConfig};
 use crate::transport::TransportKind;
 use crate::workload::Workload;
 use std::net::{SocketAddr, TcpListener};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long an agent waits for the master's next message.
 const MASTER_TIMEOUT: Duration = Duration::from_secs(600);
 /// Drain time after the window, as the master uses.
 pub const DRAIN_S: f64 = 2.0;
+/// Why `--no_nodelay` is refused with `--transport libix`.
+pub const NO_NODELAY_ON_DATAPLANE: &str =
+    "--no_nodelay: the dataplane's TCP (--transport libix) has no Nagle delay to turn on";
 
 /// The agent's own settings (the rest comes from the master).
 #[derive(Debug, Clone)]
@@ -26,14 +30,18 @@ pub struct AgentOptions {
     pub lambda_mul: u64,
     /// Its transport.
     pub transport: TransportKind,
+    /// Its `--affinity`.
+    pub affinity: bool,
+    /// Its `-W`: no measurement starts before this.
+    pub measure_not_before: Option<Instant>,
 }
 
-/// Turns the master's config into a run (rate still 0: set from the lambda message).
-pub fn run_config(
-    cfg: &AgentConfig,
-    threads: usize,
-    transport: TransportKind,
-) -> Result<RunConfig> {
+/// Turns the master's config into a run on this agent's threads, transport,
+/// affinity and wait (rate still 0: set from the lambda message).
+pub fn run_config(cfg: &AgentConfig, opts: &AgentOptions) -> Result<RunConfig> {
+    if cfg.no_nodelay && opts.transport == TransportKind::Libix {
+        return Err(LoadgenError::Config(NO_NODELAY_ON_DATAPLANE.into()));
+    }
     let servers = cfg
         .servers
         .iter()
@@ -44,6 +52,7 @@ pub fn run_config(
         .collect::<Result<Vec<SocketAddr>>>()?;
     Ok(RunConfig {
         servers,
+        roundrobin: cfg.roundrobin,
         proto: if cfg.binary {
             Protocol::Binary
         } else {
@@ -55,7 +64,7 @@ pub fn run_config(
             records: cfg.records.max(1),
             update: cfg.update,
         },
-        threads: threads.max(1),
+        threads: opts.threads.max(1),
         connections: cfg.connections.max(1),
         depth: cfg.depth.max(1),
         lambda_per_conn: 0.0,
@@ -65,7 +74,12 @@ pub fn run_config(
         drain_s: DRAIN_S,
         keep_samples: false,
         seed: cfg.seed,
-        transport,
+        transport: opts.transport,
+        nodelay: !cfg.no_nodelay,
+        skip: cfg.skip,
+        moderate: cfg.moderate,
+        affinity: opts.affinity,
+        measure_not_before: opts.measure_not_before,
     })
 }
 
@@ -104,9 +118,14 @@ pub fn session(chan: &mut Channel, opts: &AgentOptions) -> Result<()> {
     let Message::Config(cfg) = chan.recv_kind("config")? else {
         return Err(LoadgenError::Agent("expected config".into()));
     };
-    let mut run = run_config(&cfg, opts.threads, opts.transport)?;
+    let mut run = run_config(&cfg, opts)?;
     run.seed ^= u64::from(opts.listen.port()).wrapping_mul(0x2545_f491_4f6c_dd1d);
-    let connections = (run.threads * run.connections * run.servers.len()) as u64;
+    let connections = total_connections(
+        run.servers.len(),
+        run.threads,
+        run.connections,
+        run.roundrobin,
+    ) as u64;
     chan.send(&Message::Weight {
         connections,
         lambda_mul: opts.lambda_mul,

@@ -2,7 +2,7 @@
 //! (`--seed`, `--transport`, `--drain`).
 
 use crate::agent::AgentConfig;
-use crate::agent_mode::{AgentOptions, DRAIN_S};
+use crate::agent_mode::{AgentOptions, DRAIN_S, NO_NODELAY_ON_DATAPLANE};
 use crate::dist::Distribution;
 use crate::error::{LoadgenError, Result};
 use crate::master::MasterPlan;
@@ -53,15 +53,32 @@ pub struct Args {
     /// Number of threads to spawn.
     #[arg(short = 'T', long = "threads", default_value_t = 1)]
     pub threads: usize,
+    /// Set CPU affinity for threads, round-robin (thread t on the t-th CPU this
+    /// process may use).
+    #[arg(long = "affinity")]
+    pub affinity: bool,
     /// Connections to establish per server (per thread).
     #[arg(short = 'c', long = "connections", default_value_t = 1)]
     pub connections: usize,
     /// Maximum depth to pipeline requests.
     #[arg(short = 'd', long = "depth", default_value_t = 1)]
     pub depth: usize,
+    /// Assign threads to servers in round-robin fashion. By default, each thread
+    /// connects to every server.
+    #[arg(short = 'R', long = "roundrobin")]
+    pub roundrobin: bool,
     /// Inter-arrival distribution, adjusted to the QPS given by --qps.
     #[arg(short = 'i', long = "iadist", default_value = "exponential")]
     pub iadist: String,
+    /// Skip transmissions if previous requests are late: a request not sent within
+    /// one mean inter-arrival gap (1/lambda) of its scheduled time is dropped and
+    /// counted in Skipped TXs.
+    #[arg(short = 'S', long = "skip")]
+    pub skip: bool,
+    /// Enforce a minimum delay between requests: a connection's sends are at least
+    /// 0.5/lambda apart.
+    #[arg(long = "moderate")]
+    pub moderate: bool,
     /// Skip database loading.
     #[arg(long = "noload")]
     pub noload: bool,
@@ -71,9 +88,15 @@ pub struct Args {
     /// Use blocking epoll(): sleep until the next send instead of spinning near it.
     #[arg(short = 'B', long = "blocking")]
     pub blocking: bool,
+    /// Don't use TCP_NODELAY.
+    #[arg(long = "no_nodelay")]
+    pub no_nodelay: bool,
     /// Warmup time (seconds) before starting measurement.
     #[arg(short = 'w', long = "warmup", default_value_t = 0)]
     pub warmup: u64,
+    /// Time to wait after startup to start measurement (seconds).
+    #[arg(short = 'W', long = "wait", default_value_t = 0)]
+    pub wait: u64,
     /// Record get latency samples ("seconds-into-run latency-µs" per line) to this file.
     #[arg(long = "save")]
     pub save: Option<String>,
@@ -205,7 +228,24 @@ impl Args {
         if self.server.is_empty() && !self.agentmode {
             return bad("--server or --agentmode must be specified.");
         }
-        self.transport_kind().map(|_| ())
+        if self.transport_kind()? == TransportKind::Libix {
+            if self.no_nodelay {
+                return bad(NO_NODELAY_ON_DATAPLANE);
+            }
+            if self.affinity {
+                return bad(
+                    "--affinity: with --transport libix the load runs on the instance's \
+                     elastic threads, pinned to the spec's cores: choose the cores there",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `-W`: when the measurement may start, counted from now (the startup).
+    fn measure_not_before(&self) -> Option<std::time::Instant> {
+        (self.wait > 0)
+            .then(|| std::time::Instant::now() + std::time::Duration::from_secs(self.wait))
     }
 
     /// The transport asked for.
@@ -244,6 +284,8 @@ impl Args {
             threads: self.threads,
             lambda_mul: self.lambda_mul,
             transport: self.transport_kind()?,
+            affinity: self.affinity,
+            measure_not_before: self.measure_not_before(),
         })
     }
 
@@ -266,6 +308,7 @@ impl Args {
         });
         let run = RunConfig {
             servers: servers.clone(),
+            roundrobin: self.roundrobin,
             proto: if self.binary {
                 Protocol::Binary
             } else {
@@ -288,6 +331,11 @@ impl Args {
             keep_samples: self.save.is_some(),
             seed,
             transport: self.transport_kind()?,
+            nodelay: !self.no_nodelay,
+            skip: self.skip,
+            moderate: self.moderate,
+            affinity: self.affinity,
+            measure_not_before: self.measure_not_before(),
         };
         let agent_config = AgentConfig {
             servers: servers.iter().map(|s| s.to_string()).collect(),
@@ -302,6 +350,10 @@ impl Args {
             time_s: self.time as f64,
             warmup_s: self.warmup as f64,
             seed,
+            roundrobin: self.roundrobin,
+            skip: self.skip,
+            moderate: self.moderate,
+            no_nodelay: self.no_nodelay,
         };
         Ok(MasterPlan {
             run,
@@ -317,93 +369,4 @@ impl Args {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(line: &str) -> Args {
-        Args::try_parse_from(std::iter::once("ix-mutilate").chain(line.split_whitespace())).unwrap()
-    }
-
-    #[test]
-    fn mutilate_names_and_defaults() {
-        let a = args("-s 127.0.0.1");
-        assert_eq!(
-            (a.qps, a.time, a.records, a.threads, a.connections, a.depth),
-            (0, 5, 10000, 1, 1, 1)
-        );
-        assert_eq!(
-            (a.keysize.as_str(), a.valuesize.as_str(), a.iadist.as_str()),
-            ("30", "200", "exponential")
-        );
-        assert_eq!((a.agent_port, a.lambda_mul, a.update), (5556, 1, 0.0));
-        let long = args(
-            "--server a:1 --server b --qps 10 --time 2 --keysize fb_key --valuesize fb_value \
-             --iadist fb_ia --records 5 --update 0.5 --threads 2 --connections 3 --depth 4 \
-             --agent x --agent y:7 --measure_connections 2 --measure_qps 100 --measure_depth 1 \
-             --lambda_mul 2 --noload --binary --scan 1:10:1",
-        );
-        assert_eq!(long.server, ["a:1", "b"]);
-        assert_eq!(long.agent, ["x", "y:7"]);
-        assert_eq!(
-            (
-                long.measure_connections,
-                long.measure_qps,
-                long.measure_depth
-            ),
-            (Some(2), Some(100), Some(1))
-        );
-        let short = args("-s h -q 1 -t 1 -K 10 -V 20 -i fixed -r 9 -u 0.1 -T 2 -c 2 -d 2 -w 1 -A -a z -C 1 -Q 5 -D 2 -l 3 -B");
-        assert!(short.agentmode && short.blocking);
-        assert_eq!(
-            (
-                short.keysize.as_str(),
-                short.valuesize.as_str(),
-                short.warmup
-            ),
-            ("10", "20", 1)
-        );
-    }
-
-    #[test]
-    fn bad_values_are_refused_with_the_option_named() {
-        for (line, word) in [
-            ("-s 127.0.0.1 -d 0", "--depth"),
-            ("-s 127.0.0.1 -u 2", "--update"),
-            ("-s 127.0.0.1 -t 0", "--time"),
-            ("-q 5", "--server"),
-            ("-s 127.0.0.1 -K bogus", "--keysize"),
-            ("-s 127.0.0.1 -i gev:1,2,0.1", "--iadist"),
-            ("-s 127.0.0.1 --transport libix", "libix"),
-            ("-s 127.0.0.1 --transport bogus", "--transport"),
-        ] {
-            let err = args(line).master_plan().unwrap_err().to_string();
-            assert!(err.contains(word), "{line}: {err}");
-        }
-        assert!(
-            parse_scan("1:10").is_err()
-                && parse_scan("10:1:1").is_err()
-                && parse_scan("1:10:0").is_err()
-        );
-        assert_eq!(parse_scan("1000:5000:1000").unwrap(), (1000, 5000, 1000));
-        assert_eq!(parse_search("99:500").unwrap(), (99.0, 500.0));
-        assert!(parse_search("100:5").is_err() && parse_search("x").is_err());
-    }
-
-    #[test]
-    fn servers_resolve_with_the_default_port_and_records_split() {
-        assert_eq!(
-            resolve_server("127.0.0.1").unwrap(),
-            "127.0.0.1:11211".parse().unwrap()
-        );
-        assert_eq!(
-            resolve_server("127.0.0.1:99").unwrap(),
-            "127.0.0.1:99".parse().unwrap()
-        );
-        assert_eq!(resolve_server("localhost:99").unwrap().port(), 99);
-        let plan = args("-s 127.0.0.1:1 -s 127.0.0.1:2 -r 1000")
-            .master_plan()
-            .unwrap();
-        assert_eq!(plan.run.workload.records, 500);
-        assert_eq!(plan.agent_config.servers, ["127.0.0.1:1", "127.0.0.1:2"]);
-    }
-}
+mod tests;

@@ -3,6 +3,7 @@
 //! request's scheduled time. A transport moves its bytes.
 
 use crate::error::{LoadgenError, Result};
+use crate::pacing::Pacing;
 use crate::protocol::{Protocol, Reply};
 use crate::schedule::Schedule;
 use crate::stats::Stats;
@@ -54,6 +55,8 @@ pub struct Connection {
     rx: Vec<u8>,
     stats: Stats,
     loaded: u64,
+    pacing: Pacing,
+    last_tx_ns: Option<u64>,
 }
 
 impl Connection {
@@ -81,6 +84,8 @@ impl Connection {
             rx: Vec::with_capacity(64 * 1024),
             stats: Stats::new(window.measure_ns, window.end_ns, keep_samples),
             loaded: 0,
+            pacing: Pacing::default(),
+            last_tx_ns: None,
         }
     }
 
@@ -91,6 +96,11 @@ impl Connection {
         self.schedule = schedule;
         self.stats.start_ns = window.measure_ns;
         self.stats.stop_ns = window.end_ns;
+    }
+
+    /// Sets `-S`/`--moderate` (default: neither). They act only on a schedule.
+    pub fn set_pacing(&mut self, pacing: Pacing) {
+        self.pacing = pacing;
     }
 
     /// A connection that loads records `first..end` with sets, `depth` at a time.
@@ -106,7 +116,8 @@ impl Connection {
     }
 
     /// Takes the arrivals due by `now_ns` and encodes requests while fewer than `depth`
-    /// are outstanding. Call before writing `tx_pending`.
+    /// are outstanding (with `-S`, dropping first those more than a mean gap overdue;
+    /// with `--moderate`, half a mean gap apart). Call before writing `tx_pending`.
     pub fn tick(&mut self, now_ns: u64) {
         match self.mode {
             Mode::Load { mut next, end } => {
@@ -130,8 +141,15 @@ impl Connection {
                     while let Some(t) = s.pop_due(limit) {
                         self.backlog.push_back(t);
                     }
+                    // Before any send, as mutilate checks before it writes.
+                    self.skip_late(now_ns);
                 }
                 while self.outstanding.len() < self.depth {
+                    if self.schedule.is_some()
+                        && now_ns < self.pacing.earliest_send(self.last_tx_ns)
+                    {
+                        break;
+                    }
                     let scheduled = match self.backlog.pop_front() {
                         Some(t) => t,
                         None if self.schedule.is_none()
@@ -148,7 +166,28 @@ impl Connection {
         }
     }
 
+    /// `-S`: behind a full pipeline, drops the unsent arrivals (in schedule order)
+    /// as mutilate does ([`Pacing::starts_skipping`]), counting the measured ones
+    /// as skipped.
+    fn skip_late(&mut self, now_ns: u64) {
+        let full = self.outstanding.len() >= self.depth;
+        match self.backlog.front() {
+            Some(&t) if self.pacing.starts_skipping(t, now_ns, full) => {}
+            _ => return,
+        }
+        while let Some(&t) = self.backlog.front() {
+            if !self.pacing.keeps_skipping(t, now_ns) {
+                break;
+            }
+            self.backlog.pop_front();
+            if self.is_measured(t) {
+                self.stats.counts.skipped += 1;
+            }
+        }
+    }
+
     fn send(&mut self, scheduled_ns: u64, now_ns: u64) {
+        self.last_tx_ns = Some(now_ns);
         let before = self.tx.len();
         let op = self.gen.encode_next(self.proto, &mut self.tx);
         let tx_bytes = (self.tx.len() - before) as u64;
@@ -236,9 +275,10 @@ impl Connection {
     }
 
     /// When the connection next has something to do by itself at or after `now_ns`:
-    /// the window's start, its next arrival, or the window's end (to finish then).
+    /// the window's start, its next arrival, a send `--moderate` held back, or the
+    /// window's end (to finish then).
     pub fn next_wakeup(&self, now_ns: u64) -> Option<u64> {
-        match self.mode {
+        let own = match self.mode {
             Mode::Load { .. } => None,
             Mode::Run if now_ns < self.window.start_ns => Some(self.window.start_ns),
             Mode::Run if now_ns >= self.window.end_ns => None,
@@ -246,7 +286,19 @@ impl Connection {
                 Some(s) => s.peek().min(self.window.end_ns),
                 None => self.window.end_ns,
             }),
+        };
+        let held = self
+            .held_back()
+            .then(|| self.pacing.earliest_send(self.last_tx_ns).max(now_ns));
+        match (own, held) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
+    }
+
+    /// Whether a due request waits only for `--moderate`'s spacing.
+    fn held_back(&self) -> bool {
+        !self.backlog.is_empty() && self.outstanding.len() < self.depth
     }
 
     /// Whether nothing is left to send or to wait for at `now_ns`.
@@ -274,7 +326,7 @@ impl Connection {
     }
 
     /// Ends the connection: measured requests still unsent or unanswered count as
-    /// skipped. Returns its statistics.
+    /// skipped (added to those `-S` dropped). Returns its statistics.
     pub fn finish(mut self) -> Stats {
         let unsent = self
             .backlog
@@ -291,5 +343,7 @@ impl Connection {
     }
 }
 
+#[cfg(test)]
+mod pacing_tests;
 #[cfg(test)]
 mod tests;

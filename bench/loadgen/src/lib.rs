@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod agent_mode;
+pub mod assign;
 pub mod cli;
 pub mod clock;
 pub mod conn;
@@ -14,6 +15,7 @@ pub mod dist;
 pub mod error;
 pub mod histogram;
 pub mod master;
+pub mod pacing;
 pub mod protocol;
 pub mod report;
 pub mod runner;

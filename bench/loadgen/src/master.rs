@@ -2,6 +2,7 @@
 //! and the modes built from repeated runs (`--search`, `--scan`).
 
 use crate::agent::{AgentConfig, Channel, Message};
+use crate::assign::total_connections;
 use crate::error::{LoadgenError, Result};
 use crate::runner::{self, RunConfig};
 use crate::stats::{Counts, Stats};
@@ -78,7 +79,12 @@ fn connect_agent(spec: &str, default_port: u16, timeout: Duration) -> Result<Cha
 pub fn measure(plan: &MasterPlan, qps: u64) -> Result<Outcome> {
     let mut run = plan.run.clone();
     run.connections = plan.measure_connections.unwrap_or(run.connections).max(1);
-    let own_connections = (run.threads.max(1) * run.servers.len() * run.connections) as f64;
+    let own_connections = total_connections(
+        run.servers.len(),
+        run.threads.max(1),
+        run.connections,
+        run.roundrobin,
+    ) as f64;
     let timeout = Duration::from_secs_f64(run.warmup_s + run.time_s + run.drain_s + 60.0);
 
     let mut agents = Vec::new();

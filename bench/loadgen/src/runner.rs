@@ -1,10 +1,12 @@
 //! One run: `-T` threads, each with its own transport and `-c` connections per
 //! server, started together, warmed up, measured, drained; and the loading phase.
 
+use crate::assign::servers_of_thread;
 use crate::clock::Clock;
 use crate::conn::{Connection, Window};
 use crate::dist::Distribution;
 use crate::error::{LoadgenError, Result};
+use crate::pacing::Pacing;
 use crate::protocol::Protocol;
 use crate::schedule::Schedule;
 use crate::stats::Stats;
@@ -14,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
+use std::time::Instant;
 
 /// Outstanding sets per connection while loading.
 const LOAD_DEPTH: usize = 64;
@@ -25,15 +28,17 @@ const START_DELAY_NS: u64 = 1_000_000;
 /// Everything one run needs.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    /// Servers; every thread connects to each.
+    /// Servers; every thread connects to each (or, with `roundrobin`, to its share).
     pub servers: Vec<SocketAddr>,
+    /// `-R`: thread t connects to servers t, t + threads, ... (see `assign`).
+    pub roundrobin: bool,
     /// ASCII or binary.
     pub proto: Protocol,
     /// The request mix (records per server).
     pub workload: Workload,
     /// Threads (`-T`), >= 1.
     pub threads: usize,
-    /// Connections per server per thread (`-c`), >= 1.
+    /// Connections per (assigned) server per thread (`-c`), >= 1.
     pub connections: usize,
     /// Pipeline depth per connection (`-d`), >= 1.
     pub depth: usize,
@@ -51,8 +56,19 @@ pub struct RunConfig {
     pub keep_samples: bool,
     /// Seed of every random choice.
     pub seed: u64,
-    /// Linux sockets (or, later, libix).
+    /// Linux sockets, libix's kernel transport or the dataplane.
     pub transport: TransportKind,
+    /// `TCP_NODELAY` on the sockets (off: `--no_nodelay`).
+    pub nodelay: bool,
+    /// `-S`: skip arrivals more than a mean gap late (see `pacing`).
+    pub skip: bool,
+    /// `--moderate`: at least half a mean gap between a connection's sends.
+    pub moderate: bool,
+    /// `--affinity`: pin load thread t to the t-th CPU this process may use (mod
+    /// their number).
+    pub affinity: bool,
+    /// `-W`: the measurement starts no earlier than this (the warm-up right before).
+    pub measure_not_before: Option<Instant>,
 }
 
 fn secs_to_ns(s: f64) -> u64 {
@@ -76,6 +92,15 @@ pub fn run(cfg: &RunConfig, sync: &mut dyn FnMut() -> Result<()>) -> Result<Stat
     } else {
         None
     };
+    let cores = if cfg.affinity {
+        core_affinity::get_core_ids()
+            .filter(|ids| !ids.is_empty())
+            .ok_or_else(|| {
+                LoadgenError::Config("--affinity: cannot read the CPUs this process may use".into())
+            })?
+    } else {
+        Vec::new()
+    };
     let clock = Clock::new();
     let values = value_pool(cfg.seed);
     let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
@@ -88,6 +113,7 @@ pub fn run(cfg: &RunConfig, sync: &mut dyn FnMut() -> Result<()>) -> Result<Stat
         let cfg = cfg.clone();
         let interarrival = interarrival.clone();
         let values = values.clone();
+        let core = (!cores.is_empty()).then(|| cores[t % cores.len()]);
         let handle = thread::Builder::new()
             .name(format!("loadgen-{t}"))
             .spawn(move || {
@@ -96,6 +122,7 @@ pub fn run(cfg: &RunConfig, sync: &mut dyn FnMut() -> Result<()>) -> Result<Stat
                     interarrival,
                     clock,
                     values,
+                    core,
                 };
                 thread_main(&cfg, setup, &ready_tx, &start_rx)
             })
@@ -117,6 +144,15 @@ pub fn run(cfg: &RunConfig, sync: &mut dyn FnMut() -> Result<()>) -> Result<Stat
         }
     }
     if failure.is_none() {
+        if let Some(at) = cfg.measure_not_before {
+            // -W: hold the start (agents wait for the go) so that the measurement,
+            // after the warm-up, starts no earlier than asked.
+            let start_at =
+                at.checked_sub(std::time::Duration::from_secs_f64(cfg.warmup_s.max(0.0)));
+            if let Some(wait) = start_at.and_then(|s| s.checked_duration_since(Instant::now())) {
+                thread::sleep(wait);
+            }
+        }
         if let Err(e) = sync() {
             failure = Some(e);
         }
@@ -154,6 +190,8 @@ struct ThreadSetup {
     interarrival: Option<Distribution>,
     clock: Clock,
     values: Arc<[u8]>,
+    /// `--affinity`: the CPU to pin this thread to.
+    core: Option<core_affinity::CoreId>,
 }
 
 fn thread_main(
@@ -167,8 +205,20 @@ fn thread_main(
         interarrival,
         clock,
         values,
+        core,
     } = setup;
-    let mut transport = match connect_all(cfg) {
+    if let Some(core) = core {
+        if !core_affinity::set_for_current(core) {
+            let e = LoadgenError::Config(format!(
+                "--affinity: cannot pin a thread to CPU {}",
+                core.id
+            ));
+            let _ = ready.send(Err(e));
+            return Ok(None);
+        }
+    }
+    let mine = servers_of_thread(cfg.servers.len(), cfg.threads.max(1), t, cfg.roundrobin);
+    let mut transport = match connect_all(cfg, &mine) {
         Ok(tr) => tr,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -181,7 +231,7 @@ fn thread_main(
         measure_ns: u64::MAX,
         end_ns: u64::MAX,
     };
-    let n = cfg.servers.len() * cfg.connections.max(1);
+    let n = mine.len() * cfg.connections.max(1);
     let mut conns: Vec<Connection> = (0..n)
         .map(|k| {
             let seed = mix_seed(cfg.seed, t, k);
@@ -199,8 +249,10 @@ fn thread_main(
         measure_ns,
         end_ns: measure_ns + secs_to_ns(cfg.time_s),
     };
+    let pacing = Pacing::new(cfg.skip, cfg.moderate, cfg.lambda_per_conn);
     for (k, c) in conns.iter_mut().enumerate() {
         let seed = mix_seed(cfg.seed, t, k) ^ 0x5eed_5eed;
+        c.set_pacing(pacing);
         c.begin(
             window,
             interarrival
@@ -216,11 +268,12 @@ fn thread_main(
     Ok(Some(stats))
 }
 
-fn connect_all(cfg: &RunConfig) -> Result<Box<dyn crate::transport::Transport>> {
-    let mut transport = cfg.transport.open()?;
-    for server in &cfg.servers {
+/// Opens `-c` connections to each of the servers numbered `mine`.
+fn connect_all(cfg: &RunConfig, mine: &[usize]) -> Result<Box<dyn crate::transport::Transport>> {
+    let mut transport = cfg.transport.open(cfg.nodelay)?;
+    for &s in mine {
         for _ in 0..cfg.connections.max(1) {
-            transport.connect(*server)?;
+            transport.connect(cfg.servers[s])?;
         }
     }
     Ok(transport)
@@ -231,7 +284,7 @@ fn connect_all(cfg: &RunConfig) -> Result<Box<dyn crate::transport::Transport>> 
 pub fn load(cfg: &RunConfig) -> Result<u64> {
     let clock = Clock::new();
     let values = value_pool(cfg.seed);
-    let mut transport = cfg.transport.open()?;
+    let mut transport = cfg.transport.open(cfg.nodelay)?;
     let mut conns = Vec::new();
     for (k, server) in cfg.servers.iter().enumerate() {
         transport.connect(*server)?;

@@ -4,9 +4,9 @@ use super::*;
 use crate::dist::Distribution;
 use crate::workload::Workload;
 
-const MS: u64 = 1_000_000;
+pub(super) const MS: u64 = 1_000_000;
 
-fn gen() -> RequestGen {
+pub(super) fn gen() -> RequestGen {
     RequestGen::new(
         Workload {
             keysize: Distribution::Fixed(10.0),
@@ -19,12 +19,12 @@ fn gen() -> RequestGen {
     )
 }
 
-fn every_ms(start: u64) -> Option<Schedule> {
+pub(super) fn every_ms(start: u64) -> Option<Schedule> {
     Some(Schedule::new(Distribution::Fixed(0.001), start, 1))
 }
 
 /// Answers every complete request in the connection's tx buffer with a miss.
-fn serve_all(c: &mut Connection, now: u64) -> usize {
+pub(super) fn serve_all(c: &mut Connection, now: u64) -> usize {
     let n = c.tx_pending().windows(2).filter(|w| w == b"\r\n").count();
     let len = c.tx_pending().len();
     c.tx_advance(len);

@@ -156,9 +156,11 @@ pub struct LibixKernelTransport {
 }
 
 impl LibixKernelTransport {
-    /// A thread with room for 4096 connections; nothing runs until used.
-    pub fn new() -> Result<Self> {
+    /// A thread with room for 4096 connections, `TCP_NODELAY` on them if `nodelay`;
+    /// nothing runs until used.
+    pub fn new(nodelay: bool) -> Result<Self> {
         let cfg = KernelConfig {
+            nodelay,
             max_conns: MAX_CONNS,
             block_size: BLOCK,
             ..KernelConfig::default()

@@ -27,12 +27,14 @@ pub struct LinuxTransport {
     rx_buf: Vec<u8>,
     ready: Vec<(usize, bool, bool)>,
     blocking: bool,
+    nodelay: bool,
 }
 
 impl LinuxTransport {
     /// An empty transport; `blocking` sleeps in epoll until the next arrival (rounded
-    /// up to a millisecond) instead of spinning near it.
-    pub fn new(blocking: bool) -> Result<Self> {
+    /// up to a millisecond) instead of spinning near it; `nodelay` sets `TCP_NODELAY`
+    /// (mutilate's default; `--no_nodelay` leaves Nagle on).
+    pub fn new(blocking: bool, nodelay: bool) -> Result<Self> {
         Ok(LinuxTransport {
             poll: Poll::new().map_err(|e| LoadgenError::io("epoll_create", e))?,
             events: Events::with_capacity(1024),
@@ -41,6 +43,7 @@ impl LinuxTransport {
             rx_buf: vec![0; 256 * 1024],
             ready: Vec::with_capacity(1024),
             blocking,
+            nodelay,
         })
     }
 
@@ -85,7 +88,7 @@ impl Transport for LinuxTransport {
         let std_stream = std::net::TcpStream::connect_timeout(&server, CONNECT_TIMEOUT)
             .map_err(|e| LoadgenError::io(what(), e))?;
         std_stream
-            .set_nodelay(true)
+            .set_nodelay(self.nodelay)
             .map_err(|e| LoadgenError::io(what(), e))?;
         std_stream
             .set_nonblocking(true)

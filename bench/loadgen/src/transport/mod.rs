@@ -45,13 +45,16 @@ pub enum TransportKind {
 }
 
 impl TransportKind {
-    /// A new transport of this kind for one thread.
-    pub fn open(self) -> Result<Box<dyn Transport>> {
+    /// A new transport of this kind for one thread; `nodelay` sets `TCP_NODELAY` on
+    /// its sockets (the dataplane's TCP has no Nagle delay: ignored there).
+    pub fn open(self, nodelay: bool) -> Result<Box<dyn Transport>> {
         match self {
             TransportKind::Linux { blocking } => {
-                Ok(Box::new(linux::LinuxTransport::new(blocking)?))
+                Ok(Box::new(linux::LinuxTransport::new(blocking, nodelay)?))
             }
-            TransportKind::LibixKernel => Ok(Box::new(libix_kernel::LibixKernelTransport::new()?)),
+            TransportKind::LibixKernel => {
+                Ok(Box::new(libix_kernel::LibixKernelTransport::new(nodelay)?))
+            }
             TransportKind::Libix => Ok(Box::new(dataplane::DataplaneTransport::new()?)),
         }
     }
