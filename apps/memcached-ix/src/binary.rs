@@ -239,7 +239,8 @@ pub fn plan(h: &Header) -> Result<BodyPlan, Invalid> {
         op::QUIT | op::QUITQ | op::NOOP | op::VERSION => ok(ext == 0 && key == 0 && body == 0),
         op::FLUSH | op::FLUSHQ => ok((ext == 0 || ext == 4) && key == 0 && body == ext),
         op::STAT => ok(ext == 0 && body == key),
-        op::VERBOSITY => ok(ext == 4 && key == 0 && body == 4),
+        // memcached 1.6.18 does not implement binary verbosity: "Unknown command".
+        op::VERBOSITY => Ok(BodyPlan::Unknown),
         op::TOUCH | op::GAT | op::GATQ | op::GATK | op::GATKQ => {
             ok(ext == 4 && key > 0 && body == key + 4)
         }

@@ -26,6 +26,7 @@ pub mod out;
 pub mod stats;
 pub mod store;
 pub mod text;
+pub mod tunables;
 
 /// The version string memcached-ix reports (`version`, `stats`): memcached's
 /// protocol level it speaks.

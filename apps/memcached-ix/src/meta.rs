@@ -95,6 +95,9 @@ pub struct MetaError {
     pub swallow: Option<usize>,
 }
 
+/// md's and ma's one reply for any bad flag.
+const INVALID_OR_DUP: &str = "CLIENT_ERROR invalid or duplicate flag";
+
 fn fail(reply: &'static str) -> MetaError {
     MetaError {
         reply,
@@ -103,7 +106,11 @@ fn fail(reply: &'static str) -> MetaError {
 }
 
 /// Flag letters memcached's meta commands accept (others: "invalid flag").
-const KNOWN: &[u8] = b"bcfhklqstuvxCDEFIJMNOPLRSTa";
+/// (`E`, an explicit CAS, came after 1.6.18: refused as memcached 1.6.18 does.)
+const KNOWN: &[u8] = b"bcfhklqstuvxCDFIJMNOPLRSTa";
+
+/// The longest opaque (`O`) token memcached echoes.
+pub const OPAQUE_MAX: usize = 32;
 
 /// Parses a meta request line (without its line ending).
 pub fn parse(line: &[u8]) -> Result<MetaCmd<'_>, MetaError> {
@@ -158,15 +165,32 @@ pub fn parse(line: &[u8]) -> Result<MetaCmd<'_>, MetaError> {
         ..Flags::default()
     };
     let mut seen = [false; 128];
+    // memcached 1.6.18's words differ by command: md and ma have one for all.
+    let (invalid, duplicate, bad_token) = match kind {
+        Kind::Delete | Kind::Arith => (INVALID_OR_DUP, INVALID_OR_DUP, INVALID_OR_DUP),
+        Kind::Set => (
+            "CLIENT_ERROR invalid flag",
+            "CLIENT_ERROR duplicate flag",
+            BAD_FORMAT,
+        ),
+        _ => (
+            "CLIENT_ERROR invalid flag",
+            "CLIENT_ERROR duplicate flag",
+            "CLIENT_ERROR bad token in command line format",
+        ),
+    };
     for f in flags.iter() {
         let l = f.letter;
         if !KNOWN.contains(&l) {
-            return Err(err("CLIENT_ERROR invalid flag"));
+            return Err(err(invalid));
         }
         if std::mem::replace(&mut seen[usize::from(l & 0x7f)], true) {
-            return Err(err("CLIENT_ERROR duplicate flag"));
+            return Err(err(duplicate));
         }
-        let bad = || err(BAD_FORMAT);
+        if l == b'O' && f.token.len() > OPAQUE_MAX {
+            return Err(err("CLIENT_ERROR opaque token too long"));
+        }
+        let bad = || err(bad_token);
         match l {
             b'q' => flags.quiet = true,
             b'v' => flags.value = true,
@@ -191,7 +215,7 @@ pub fn parse(line: &[u8]) -> Result<MetaCmd<'_>, MetaError> {
     }
     if kind == Kind::Arith {
         if let Some(m) = flags.mode {
-            if !matches!(m, b'I' | b'i' | b'+' | b'D' | b'd' | b'-') {
+            if !matches!(m, b'I' | b'+' | b'D' | b'-') {
                 return Err(err("CLIENT_ERROR invalid mode for ma M token"));
             }
         }
@@ -207,18 +231,45 @@ pub fn parse(line: &[u8]) -> Result<MetaCmd<'_>, MetaError> {
 /// The storage mode of an `ms` M token.
 pub fn set_mode(m: u8) -> Option<Mode> {
     match m {
-        b'S' | b's' => Some(Mode::Set),
-        b'E' | b'e' => Some(Mode::Add),
-        b'R' | b'r' => Some(Mode::Replace),
-        b'A' | b'a' => Some(Mode::Append),
-        b'P' | b'p' => Some(Mode::Prepend),
+        b'S' => Some(Mode::Set),
+        b'E' => Some(Mode::Add),
+        b'R' => Some(Mode::Replace),
+        b'A' => Some(Mode::Append),
+        b'P' => Some(Mode::Prepend),
         _ => None,
     }
 }
 
 /// Whether an `ma` M token means incr.
 pub fn arith_incr(m: Option<u8>) -> bool {
-    !matches!(m, Some(b'D' | b'd' | b'-'))
+    !matches!(m, Some(b'D' | b'-'))
+}
+
+/// Encodes `s` as standard base64 (with padding) into `out`; returns the length
+/// (truncated to whole groups if `out` is too small).
+pub fn base64_encode(s: &[u8], out: &mut [u8]) -> usize {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut n = 0;
+    for chunk in s.chunks(3) {
+        if n + 4 > out.len() {
+            break;
+        }
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let acc = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            out[n + i] = if i <= chunk.len() {
+                A[((acc >> (18 - 6 * i)) & 63) as usize]
+            } else {
+                b'='
+            };
+        }
+        n += 4;
+    }
+    n
 }
 
 /// Decodes standard base64 (with padding) into `out`; `None` if malformed or too
@@ -308,5 +359,13 @@ mod tests {
         let n = base64_decode(b"bWs=", &mut out).unwrap();
         assert_eq!(&out[..n], b"mk");
         assert_eq!(base64_decode(b"mk", &mut out), None);
+        let mut enc = [0u8; 16];
+        for k in [&b"m"[..], b"mb", b"ms6", b"ms64"] {
+            let n = base64_encode(k, &mut enc);
+            let m = base64_decode(&enc[..n], &mut out).unwrap();
+            assert_eq!(&out[..m], k);
+        }
+        let n = base64_encode(b"mb", &mut enc);
+        assert_eq!(&enc[..n], b"bWI=");
     }
 }

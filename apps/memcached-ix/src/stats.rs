@@ -68,6 +68,8 @@ counters!(
         touch_hits,
         /// touch of an absent key.
         touch_misses,
+        /// Storage commands refused as larger than `-I`.
+        store_too_large,
         /// Bytes received from clients.
         bytes_read,
         /// Bytes handed to the transport for clients.
@@ -117,6 +119,8 @@ pub struct Stats {
     pub settings: Settings,
     /// Current `verbosity`.
     pub verbosity: AtomicU32,
+    /// Run-time settings (`lru_crawler`, `slabs automove`, `lru`).
+    pub tunables: crate::tunables::Tunables,
     started: Instant,
 }
 
@@ -129,6 +133,7 @@ impl Stats {
                 .collect(),
             settings,
             verbosity: AtomicU32::new(0),
+            tunables: crate::tunables::Tunables::default(),
             started: Instant::now(),
         }
     }

@@ -113,9 +113,22 @@ pub enum Command<'a> {
     Version,
     /// verbosity N.
     Verbosity {
+        /// The level asked for.
+        level: u32,
         /// No reply wanted.
         noreply: bool,
     },
+    /// shutdown [graceful]: refused, as memcached started without `-A`.
+    Shutdown,
+    /// cache_memlimit MB [noreply].
+    MemLimit {
+        /// The megabytes token (checked when run: memcached answers "ERROR").
+        megabytes: &'a [u8],
+        /// No reply wanted.
+        noreply: bool,
+    },
+    /// lru_crawler / slabs / lru: the whole line, for [`crate::exec`]'s admin.
+    Admin(&'a [u8]),
     /// quit: close the connection.
     Quit,
     /// stats [group].
@@ -208,7 +221,7 @@ pub fn parse(line: &[u8]) -> Result<Command<'_>, Refusal> {
         };
     }
     match cmd {
-        b"get" | b"gets" | b"mget" => {
+        b"get" | b"gets" | b"bget" => {
             want(ntokens >= 3)?;
             let keys = rest_after(line, 1);
             check_keys(keys)?;
@@ -308,8 +321,18 @@ pub fn parse(line: &[u8]) -> Result<Command<'_>, Refusal> {
         b"quit" => Ok(Command::Quit),
         b"verbosity" => {
             want(ntokens == 3 || ntokens == 4)?;
-            Ok(Command::Verbosity { noreply })
+            let level = parse_u32(toks[1]).ok_or(refuse(BAD_FORMAT, noreply))?;
+            Ok(Command::Verbosity { level, noreply })
         }
+        b"shutdown" => Ok(Command::Shutdown),
+        b"cache_memlimit" => {
+            want(ntokens == 3 || ntokens == 4)?;
+            Ok(Command::MemLimit {
+                megabytes: toks[1],
+                noreply,
+            })
+        }
+        b"lru_crawler" | b"slabs" | b"lru" => Ok(Command::Admin(line)),
         b"stats" => Ok(Command::Stats {
             group: (n >= 2).then_some(toks[1]),
         }),

@@ -115,7 +115,10 @@ where
                 }
                 None => {
                     ThreadStats::add(&t.touch_misses, 1);
-                    if !quiet {
+                    // gatk answers a miss with the key, as getk does.
+                    if !quiet && with_key && value {
+                        respond(cx, h, Status::KeyEnoent, &[], key, &[], None, 0);
+                    } else if !quiet {
                         bin_error(h, Status::KeyEnoent, cx);
                     }
                 }
@@ -130,6 +133,7 @@ where
             value_len,
         } => {
             if !cx.store.fits(key.len(), value_len) {
+                ThreadStats::add(&cx.thread.store_too_large, 1);
                 if mode == Mode::Set {
                     cx.store.delete(key, 0, now);
                 }

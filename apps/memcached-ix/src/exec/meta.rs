@@ -50,6 +50,14 @@ where
                 cx.put(b" O");
                 cx.put(f.token);
             }
+            // A base64 key is echoed encoded, followed by memcached's " b".
+            b'k' if flags.base64 => {
+                let mut enc = [0u8; 344];
+                let n = meta::base64_encode(key, &mut enc);
+                cx.put(b" k");
+                cx.put(&enc[..n]);
+                cx.put(b" b");
+            }
             b'k' => {
                 cx.put(b" k");
                 cx.put(key);
@@ -137,6 +145,7 @@ where
         }
         Kind::Set => {
             if !cx.store.fits(key.len(), m.datalen) {
+                ThreadStats::add(&cx.thread.store_too_large, 1);
                 cx.line(TOO_LARGE);
                 return Next::Swallow(m.datalen + 2);
             }
@@ -275,9 +284,28 @@ pub fn store_reply<P, SP>(
                 ..Info::default()
             },
         ),
-        Some(StoreOutcome::NotStored) => ("NS", Info::default()),
-        Some(StoreOutcome::Exists) => ("EX", Info::default()),
-        Some(StoreOutcome::NotFound) => ("NF", Info::default()),
+        // memcached echoes `c` with 0 when nothing was stored.
+        Some(StoreOutcome::NotStored) => (
+            "NS",
+            Info {
+                cas: Some(0),
+                ..Info::default()
+            },
+        ),
+        Some(StoreOutcome::Exists) => (
+            "EX",
+            Info {
+                cas: Some(0),
+                ..Info::default()
+            },
+        ),
+        Some(StoreOutcome::NotFound) => (
+            "NF",
+            Info {
+                cas: Some(0),
+                ..Info::default()
+            },
+        ),
     };
     if m.flags.quiet && reply == "HD" {
         return;

@@ -2,6 +2,7 @@
 //! connection's [`Out`]. One file per protocol; this one holds what they share,
 //! the storage command whose value is being received ([`Pending`]).
 
+mod admin;
 mod bin;
 mod meta;
 mod stats;

@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::stats::{rusage, unix_time};
+use crate::tunables::load_f64;
 use ix_nic::BufPool;
 use std::sync::atomic::Ordering;
 
@@ -78,7 +79,11 @@ where
             ] {
                 put(k, t(k));
             }
-            put("limit_maxbytes", st.settings.maxbytes.to_string());
+            put("store_too_large", t("store_too_large"));
+            put("store_no_memory", load(&c.outofmemory));
+            put("auth_cmds", "0".to_string());
+            put("auth_errors", "0".to_string());
+            put("limit_maxbytes", store.limit().to_string());
             put("accepting_conns", "1".to_string());
             put("threads", st.settings.threads.to_string());
             put("conn_yields", t("conn_yields"));
@@ -95,7 +100,7 @@ where
         }
         Some(b"settings") => {
             let s = &st.settings;
-            put("maxbytes", s.maxbytes.to_string());
+            put("maxbytes", store.limit().to_string());
             put("maxconns", s.maxconns.to_string());
             put("tcpport", s.tcpport.to_string());
             put("udpport", "0".to_string());
@@ -110,6 +115,67 @@ where
             put("binding_protocol", "auto-negotiate".to_string());
             put("item_size_max", s.item_size_max.to_string());
             put("flush_enabled", "yes".to_string());
+            let tu = &st.tunables;
+            let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+            let u = |a: &std::sync::atomic::AtomicU32| a.load(Ordering::Relaxed).to_string();
+            let f2 = |a: &std::sync::atomic::AtomicU64| format!("{:.2}", load_f64(a));
+            // memcached's other settings, with the values that hold here (no
+            // UDP, SASL, TLS, extstore or unix socket; the crawler and LRU
+            // settings as `lru_crawler`, `slabs` and `lru` left them).
+            for (k, v) in [
+                ("oldest", "0".to_string()),
+                ("domain_socket", "NULL".to_string()),
+                ("umask", "700".to_string()),
+                ("shutdown_command", "no".to_string()),
+                ("growth_factor", "1.25".to_string()),
+                ("chunk_size", "48".to_string()),
+                ("num_threads_per_udp", s.threads.to_string()),
+                ("stat_key_prefix", ":".to_string()),
+                ("detail_enabled", "no".to_string()),
+                ("reqs_per_event", "20".to_string()),
+                ("tcp_backlog", "1024".to_string()),
+                ("auth_enabled_sasl", "no".to_string()),
+                ("auth_enabled_ascii", "no".to_string()),
+                ("maxconns_fast", "yes".to_string()),
+                ("hashpower_init", "0".to_string()),
+                ("slab_reassign", "yes".to_string()),
+                ("slab_automove", u(&tu.slab_automove)),
+                ("slab_automove_ratio", f2(&tu.slab_automove_ratio)),
+                ("slab_automove_window", "30".to_string()),
+                ("slab_automove_freeratio", "0.010".to_string()),
+                ("slab_chunk_max", (s.item_size_max / 2).to_string()),
+                ("lru_crawler", yes(tu.crawler.load(Ordering::Relaxed))),
+                ("lru_crawler_sleep", u(&tu.crawler_sleep)),
+                ("lru_crawler_tocrawl", u(&tu.crawler_tocrawl)),
+                ("tail_repair_time", "0".to_string()),
+                ("dump_enabled", "yes".to_string()),
+                ("hash_algorithm", "murmur3".to_string()),
+                ("lru_maintainer_thread", "yes".to_string()),
+                (
+                    "lru_segmented",
+                    yes(tu.lru_segmented.load(Ordering::Relaxed)),
+                ),
+                ("hot_lru_pct", u(&tu.hot_lru_pct)),
+                ("warm_lru_pct", u(&tu.warm_lru_pct)),
+                ("hot_max_factor", f2(&tu.hot_max_factor)),
+                ("warm_max_factor", f2(&tu.warm_max_factor)),
+                ("temp_lru", yes(tu.temp_lru.load(Ordering::Relaxed))),
+                (
+                    "temporary_ttl",
+                    tu.temporary_ttl.load(Ordering::Relaxed).to_string(),
+                ),
+                ("idle_timeout", "0".to_string()),
+                ("watcher_logbuf_size", "262144".to_string()),
+                ("worker_logbuf_size", "65536".to_string()),
+                ("read_buf_mem_limit", "0".to_string()),
+                ("track_sizes", "no".to_string()),
+                ("inline_ascii_response", "no".to_string()),
+                ("ssl_enabled", "no".to_string()),
+                ("num_napi_ids", "(null)".to_string()),
+                ("memory_file", "(null)".to_string()),
+            ] {
+                put(k, v);
+            }
             put("value_block_size", s.value_block.to_string());
             put("value_blocks", s.value_blocks.to_string());
             put("store_shards", store.config().shards.to_string());

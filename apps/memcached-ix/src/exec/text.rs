@@ -35,6 +35,7 @@ where
         Command::Get { keys, cas } => {
             for key in keys.iter() {
                 let hit = cx.store.get(key, now);
+                count_get(hit.is_some(), cx);
                 get_one(key, hit, cas, cx);
             }
             cx.put(b"END\r\n");
@@ -67,6 +68,7 @@ where
                 StoreKind::Cas(c) => (Mode::Set, c),
             };
             if !cx.store.fits(key.len(), bytes) {
+                ThreadStats::add(&cx.thread.store_too_large, 1);
                 if !noreply {
                     cx.line(TOO_LARGE);
                 }
@@ -161,23 +163,36 @@ where
             }
         }
         Command::Version => cx.fmt(format_args!("VERSION {}\r\n", crate::VERSION)),
-        Command::Verbosity { noreply } => {
-            let level = line
-                .split(|&b| b == b' ')
-                .filter(|t| !t.is_empty())
-                .nth(1)
-                .and_then(crate::num::parse_u32)
-                .unwrap_or(0);
-            cx.stats.verbosity.store(level, Ordering::Relaxed);
+        Command::Verbosity { level, noreply } => {
+            // memcached caps the level at its highest, 2.
+            cx.stats.verbosity.store(level.min(2), Ordering::Relaxed);
             if !noreply {
                 cx.line("OK");
             }
         }
         Command::Quit | Command::Close => return Next::Close,
         Command::Stats { group } => stats::text(group, cx),
+        Command::Shutdown => cx.line("ERROR: shutdown not enabled"),
+        Command::MemLimit { megabytes, noreply } => super::admin::memlimit(megabytes, noreply, cx),
+        Command::Admin(line) => super::admin::run(line, cx),
         Command::Meta(line) => return super::meta::run(line, cx),
     }
     Next::Continue
+}
+
+/// Counts one key of a get/gets (gat/gats count as touches only, as memcached).
+fn count_get<P, SP>(hit: bool, cx: &mut Ctx<'_, P, SP>)
+where
+    P: BufPool<Shared = SP::Shared>,
+    SP: BufPool,
+{
+    ThreadStats::add(&cx.thread.cmd_get, 1);
+    let c = if hit {
+        &cx.thread.get_hits
+    } else {
+        &cx.thread.get_misses
+    };
+    ThreadStats::add(c, 1);
 }
 
 /// Answers one key of a get/gets/gat/gats: the header line, the value by
@@ -191,12 +206,9 @@ fn get_one<P, SP>(
     P: BufPool<Shared = SP::Shared>,
     SP: BufPool,
 {
-    ThreadStats::add(&cx.thread.cmd_get, 1);
     let Some(hit) = hit else {
-        ThreadStats::add(&cx.thread.get_misses, 1);
         return;
     };
-    ThreadStats::add(&cx.thread.get_hits, 1);
     let it = &hit.item;
     cx.put(b"VALUE ");
     cx.put(key);

@@ -64,7 +64,7 @@ impl<P: BufPool> Store<P> {
     /// shard; `false` if that cannot be done.
     pub fn make_room(&self, key: &[u8], need: usize, now: u32) -> bool {
         let start = self.shard_of(key);
-        while self.used.load(Ordering::Relaxed) + need as u64 > self.cfg.limit_bytes {
+        while self.used.load(Ordering::Relaxed) + need as u64 > self.limit() {
             if !self.evict_one(start, now) {
                 return false;
             }
@@ -77,5 +77,27 @@ impl<P: BufPool> Store<P> {
     pub fn free_buffers(&self, now: u32) -> bool {
         let start = self.evict_cursor.fetch_add(1, Ordering::Relaxed) as usize;
         self.evict_one(start % self.shards.len(), now)
+    }
+
+    /// memcached's LRU crawler, run once over every shard: reclaims every expired
+    /// or flushed item now (otherwise reclaimed lazily when touched); returns how
+    /// many. Holds one shard lock at a time.
+    pub fn crawl(&self, now: u32) -> u64 {
+        let mut n = 0;
+        for i in 0..self.shards.len() {
+            let mut s = self.lock(i);
+            for slot in 0..s.slots() {
+                let Some(node) = s.node(slot) else { continue };
+                let expired = node.exptime != 0 && node.exptime <= now;
+                if !expired && !self.flushed(&node.item, now) {
+                    continue;
+                }
+                if let Some(node) = s.remove(slot) {
+                    self.reclaimed(&node);
+                    n += 1;
+                }
+            }
+        }
+        n
     }
 }

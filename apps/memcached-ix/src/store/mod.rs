@@ -109,6 +109,8 @@ pub struct Store<P: BufPool> {
     pool: P,
     cfg: StoreConfig,
     clock: Clock,
+    /// The memory limit now (`cfg.limit_bytes` at start; `cache_memlimit` moves it).
+    limit: AtomicU64,
     next_cas: AtomicU64,
     used: AtomicU64,
     items: AtomicU64,
@@ -142,6 +144,7 @@ impl<P: BufPool> Store<P> {
         Store {
             shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
             pool,
+            limit: AtomicU64::new(cfg.limit_bytes),
             cfg,
             clock,
             next_cas: AtomicU64::new(1),
@@ -155,7 +158,19 @@ impl<P: BufPool> Store<P> {
         }
     }
 
-    /// The limits.
+    /// The memory limit now, in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Moves the memory limit (memcached's `cache_memlimit`): later stores evict
+    /// down to it. Values still live in the pool sized at start, so a limit above
+    /// it is reached only as far as the pool's buffers go (then the LRU evicts).
+    pub fn set_limit(&self, bytes: u64) {
+        self.limit.store(bytes, Ordering::Relaxed);
+    }
+
+    /// The limits (`limit_bytes` as configured at start; see [`Store::limit`]).
     pub fn config(&self) -> StoreConfig {
         self.cfg
     }
@@ -188,7 +203,7 @@ impl<P: BufPool> Store<P> {
     /// Whether an item of this key and value length is within the item size limit.
     pub fn fits(&self, key_len: usize, value_len: usize) -> bool {
         item_size(key_len, value_len) <= self.cfg.item_max
-            && item_size(key_len, value_len) as u64 <= self.cfg.limit_bytes
+            && item_size(key_len, value_len) as u64 <= self.limit()
     }
 
     /// A fresh CAS unique.

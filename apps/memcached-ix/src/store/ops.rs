@@ -204,7 +204,7 @@ impl<P: BufPool> Store<P> {
         }
         self.counters.total_items.fetch_add(1, Ordering::Relaxed);
         // Concurrent stores may have passed the limit between make_room and here.
-        if self.used.load(Ordering::Relaxed) > self.cfg.limit_bytes {
+        if self.used.load(Ordering::Relaxed) > self.limit() {
             self.make_room(key, 0, now);
         }
         StoreOutcome::Stored(new_cas)

@@ -68,6 +68,11 @@ impl<S: SharedBuf> Shard<S> {
         self.nodes.get(i as usize).and_then(Option::as_ref)
     }
 
+    /// One past the highest node index (nodes are `0..slots()`, some empty).
+    pub fn slots(&self) -> u32 {
+        self.nodes.len() as u32
+    }
+
     /// The node at `i`, mutably.
     pub fn node_mut(&mut self, i: u32) -> Option<&mut Node<S>> {
         self.nodes.get_mut(i as usize).and_then(Option::as_mut)

@@ -266,3 +266,49 @@ fn eviction_takes_the_oldest_of_several_shard_tails() {
         assert!(s.peek(k, 6).is_some(), "recent items stay");
     }
 }
+
+#[test]
+fn a_lowered_memory_limit_evicts_on_the_next_stores() {
+    let s = store(1 << 20, 4096);
+    for i in 0..20u8 {
+        set(&s, Mode::Set, &[b'k', i], &[i; 100], 0, 0, 1);
+    }
+    assert_eq!(s.curr_items(), 20);
+    let limit = 5 * item_size(2, 100) as u64;
+    s.set_limit(limit);
+    assert_eq!(s.limit(), limit);
+    assert!(
+        s.fits(2, 100) && !s.fits(2, limit as usize),
+        "fits follows the limit"
+    );
+    set(&s, Mode::Set, b"new", &[9; 100], 0, 0, 2);
+    assert!(s.bytes() <= limit, "bytes {} over {limit}", s.bytes());
+    assert!(get(&s, b"new", 2).is_some(), "the new item stays");
+    assert!(s.counters().evictions.load(Ordering::Relaxed) >= 15);
+}
+
+#[test]
+fn the_crawler_reclaims_expired_and_flushed_items_at_once() {
+    let s = store(1 << 20, 1024);
+    let now = 100;
+    for i in 0..6u8 {
+        set(
+            &s,
+            Mode::Set,
+            &[b'e', i],
+            b"v",
+            s.clock().expiry(5, now),
+            0,
+            now,
+        );
+    }
+    for i in 0..4u8 {
+        set(&s, Mode::Set, &[b'l', i], b"v", 0, 0, now);
+    }
+    assert_eq!(s.crawl(now + 1), 0, "nothing expired yet");
+    assert_eq!(s.crawl(now + 5), 6, "the six expired at their time");
+    assert_eq!(s.curr_items(), 4, "reclaimed without being touched");
+    s.flush(0, now + 6);
+    assert_eq!(s.crawl(now + 6), 4, "flushed items too");
+    assert_eq!(s.curr_items(), 0);
+}
