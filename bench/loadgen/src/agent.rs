@@ -47,7 +47,8 @@ pub struct AgentConfig {
     pub time_s: f64,
     /// `-w` seconds.
     pub warmup_s: f64,
-    /// Seed; each agent mixes in its own address so agents differ.
+    /// Seed; each agent mixes in the address its master reached it at, so agents
+    /// differ (see `agent_mode::agent_seed`).
     pub seed: u64,
     /// `-R` (absent from older masters: off, as are the three below).
     #[serde(default)]
@@ -106,6 +107,7 @@ pub struct Channel {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
     peer: String,
+    local: Option<std::net::SocketAddr>,
 }
 
 impl Channel {
@@ -119,16 +121,24 @@ impl Channel {
         stream.set_read_timeout(timeout).map_err(io)?;
         stream.set_nodelay(true).map_err(io)?;
         let writer = stream.try_clone().map_err(io)?;
+        let local = stream.local_addr().ok();
         Ok(Channel {
             reader: BufReader::new(stream),
             writer,
             peer,
+            local,
         })
     }
 
     /// The other side's address.
     pub fn peer(&self) -> &str {
         &self.peer
+    }
+
+    /// This side's address of the connection (an agent's: the address its master
+    /// reached it at), if the socket could tell.
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.local
     }
 
     /// Sends one message.

@@ -83,6 +83,22 @@ pub fn run_config(cfg: &AgentConfig, opts: &AgentOptions) -> Result<RunConfig> {
     })
 }
 
+/// The master's `seed` mixed with `agent`, the address the master reached this
+/// agent at: distinct agents of one master (other hosts on the same default port,
+/// or other ports of one host) get distinct request streams and arrival times,
+/// where mixing in the listening port alone gave agents on different hosts the
+/// same ones.
+pub fn agent_seed(seed: u64, agent: SocketAddr) -> u64 {
+    // FNV-1a over the address's text (IP and port), then a multiplicative mix.
+    let hash = agent
+        .to_string()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    seed ^ hash.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
 /// Listens and serves masters forever; a failed session is reported to its master
 /// and on stderr, and the agent waits for the next.
 pub fn serve(opts: &AgentOptions) -> Result<()> {
@@ -119,7 +135,7 @@ pub fn session(chan: &mut Channel, opts: &AgentOptions) -> Result<()> {
         return Err(LoadgenError::Agent("expected config".into()));
     };
     let mut run = run_config(&cfg, opts)?;
-    run.seed ^= u64::from(opts.listen.port()).wrapping_mul(0x2545_f491_4f6c_dd1d);
+    run.seed = agent_seed(run.seed, chan.local_addr().unwrap_or(opts.listen));
     let connections = total_connections(
         run.servers.len(),
         run.threads,
@@ -144,4 +160,24 @@ pub fn session(chan: &mut Channel, opts: &AgentOptions) -> Result<()> {
         counts: stats.counts,
         seconds: stats.seconds(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_of_one_master_get_distinct_seeds() {
+        let at = |a: &str| agent_seed(42, a.parse().unwrap());
+        // Two hosts on the default port, and two ports of one host.
+        assert_ne!(at("10.0.0.1:5556"), at("10.0.0.2:5556"));
+        assert_ne!(at("10.0.0.1:5556"), at("10.0.0.1:5557"));
+        assert_ne!(at("10.0.0.1:5556"), 42, "the master's own seed");
+        // The same agent, reached the same way, is reproducible.
+        assert_eq!(at("10.0.0.1:5556"), at("10.0.0.1:5556"));
+        assert_ne!(
+            agent_seed(1, "10.0.0.1:5556".parse().unwrap()),
+            at("10.0.0.1:5556")
+        );
+    }
 }

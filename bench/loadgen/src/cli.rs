@@ -132,7 +132,8 @@ pub struct Args {
     pub agent_listen: IpAddr,
     /// (ix) Transport: linux (sockets, mio), libix-kernel (a libix application on
     /// libix's kernel transport) or libix (the same on a dataplane instance: DPDK,
-    /// one elastic thread per -T; needs --ix-spec).
+    /// one elastic thread per -T; needs --ix-spec). An agent's is its own, not the
+    /// master's.
     #[arg(long = "transport", default_value = "linux")]
     pub transport: String,
     /// (ix) With --transport libix: the dataplane instance's spec (JSON, as ixcp
