@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// How long a journalled instance gets to stop by itself (its grace period of 2 s,
-/// plus its 20 ms watch, plus a slow machine) before it is killed.
+/// How long the journalled instances get to stop by themselves (their grace period
+/// of 2 s, plus their 20 ms watch, plus a slow machine) before they are killed.
 const SELF_STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// One launched instance, as far as cleaning up after it needs.
@@ -103,22 +103,30 @@ fn alive(pid: u32) -> bool {
     }
 }
 
-/// Waits for `pid` to go for up to `wait`, then kills it; says what happened.
-fn end_instance(inst: &LaunchedInstance, pid: u32, wait: Duration) -> String {
+/// Waits up to `wait` for every instance in `live` (name, pid) to go, then kills
+/// those left; says what happened to each. The wait is shared, not per instance.
+fn end_instances(live: &[(&str, u32)], wait: Duration) -> Vec<String> {
     let until = Instant::now() + wait;
-    while Instant::now() < until {
-        if !alive(pid) {
-            return format!("instance {} (pid {pid}) stopped by itself", inst.name);
+    while Instant::now() < until && live.iter().any(|&(_, pid)| alive(pid)) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut done = Vec::new();
+    let mut killed = Vec::new();
+    for &(name, pid) in live {
+        if alive(pid) {
+            let target = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL);
+            killed.push(pid);
+            done.push(format!("instance {name} (pid {pid}) killed"));
+        } else {
+            done.push(format!("instance {name} (pid {pid}) stopped by itself"));
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    let target = nix::unistd::Pid::from_raw(pid as i32);
-    let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL);
     let until = Instant::now() + Duration::from_secs(2);
-    while alive(pid) && Instant::now() < until {
+    while Instant::now() < until && killed.iter().any(|&pid| alive(pid)) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    format!("instance {} (pid {pid}) killed", inst.name)
+    done
 }
 
 /// Runs `ip [-n netns] args...`, ignoring failure (the item may be gone already).
@@ -139,11 +147,14 @@ pub fn recover(journal: &Journal) -> Vec<String> {
 
 /// [`recover`] with the time instances get to stop by themselves.
 fn recover_with(journal: &Journal, wait: Duration) -> Vec<String> {
-    let mut done = Vec::new();
+    let live: Vec<(&str, u32)> = journal
+        .instances
+        .iter()
+        .filter_map(|i| Some((i.name.as_str(), i.pid?)))
+        .filter(|&(_, pid)| is_instance_of(pid, journal.ixcp_pid))
+        .collect();
+    let mut done = end_instances(&live, wait);
     for inst in &journal.instances {
-        if let Some(pid) = inst.pid.filter(|p| is_instance_of(*p, journal.ixcp_pid)) {
-            done.push(end_instance(inst, pid, wait));
-        }
         for p in remove_leftovers(&inst.file_prefix, &inst.agent_socket) {
             done.push(format!("removed {}", p.display()));
         }
@@ -221,6 +232,46 @@ mod tests {
         };
         assert!(recover_with(&j, Duration::ZERO).is_empty());
         assert!(alive(me), "still here");
+    }
+
+    #[test]
+    fn a_straggler_of_the_dead_ixcp_is_killed_and_its_files_removed() {
+        // A process that ignores its supervisor's death, started as ixcp starts
+        // instances (the dead ixcp's pid in its environment; any number will do).
+        let dead_ixcp = 4_000_000u32;
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .env(SUPERVISOR_ENV, dead_ixcp.to_string())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let until = Instant::now() + Duration::from_secs(10);
+        while !is_instance_of(pid, dead_ixcp) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(is_instance_of(pid, dead_ixcp), "exec'd with the variable");
+        let socket = std::env::temp_dir().join(format!("ix-journal-straggler-{pid}.sock"));
+        std::fs::write(&socket, b"").unwrap();
+        let j = Journal {
+            ixcp_pid: dead_ixcp,
+            instances: vec![LaunchedInstance {
+                name: "straggler".into(),
+                pid: Some(pid),
+                file_prefix: format!("ix-journal-straggler-{pid}"),
+                agent_socket: socket.clone(),
+            }],
+            created: vec![],
+        };
+        let done = recover_with(&j, Duration::from_millis(100));
+        assert!(
+            done.iter()
+                .any(|l| l.contains("straggler") && l.contains("killed")),
+            "{done:?}"
+        );
+        assert!(!alive(pid));
+        assert!(!socket.exists(), "{done:?}");
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "killed, not exited: {status}");
     }
 
     #[test]

@@ -117,6 +117,8 @@ fn print_json(v: &impl serde::Serialize) -> Result<(), Fail> {
 }
 
 const QUICK: Duration = Duration::from_secs(10);
+/// How long a freshly started ixcp may take to answer.
+const DAEMON_START: Duration = Duration::from_secs(30);
 
 fn dispatch(run: &RunDir, cmd: Cmd) -> Result<(), Fail> {
     match cmd {
@@ -291,7 +293,9 @@ fn ensure_daemon(run: &RunDir) -> Result<(), Fail> {
         .process_group(0)
         .spawn()
         .with_context(|| format!("starting {}", exe.display()))?;
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // A new ixcp may first clean up after a dead one (up to about 7 s: see
+    // ixcp::journal), then binds its socket.
+    let deadline = Instant::now() + DAEMON_START;
     loop {
         if run.socket().exists()
             && call::<_, Response>(&run.socket(), &Request::Ping, QUICK).is_ok()
@@ -311,7 +315,8 @@ fn ensure_daemon(run: &RunDir) -> Result<(), Fail> {
             return Err(fail(
                 1,
                 format!(
-                    "ixcp did not answer within 10 s; see {}",
+                    "ixcp did not answer within {} s; see {}",
+                    DAEMON_START.as_secs(),
                     run.log().display()
                 ),
             ));
