@@ -1,7 +1,7 @@
 //! memcached's command-line flags (the ones that make sense here), checked as
 //! memcached checks them.
 
-use crate::stats::Settings;
+use crate::stats::{Settings, Stats};
 use crate::store::StoreConfig;
 use clap::Parser;
 use std::net::Ipv4Addr;
@@ -18,6 +18,9 @@ pub enum ArgsError {
     /// A zero that cannot work.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    /// `-D` given an empty delimiter.
+    #[error("-D needs a delimiter character")]
+    Delimiter,
     /// `-m` needs more buffers than one pool can hold.
     #[error("-m {0} needs more value buffers than one pool can hold")]
     TooMuchMemory(u64),
@@ -54,6 +57,10 @@ pub struct Args {
     /// User to run as (accepted for compatibility; not acted on).
     #[arg(short = 'u', long = "user")]
     pub user: Option<String>,
+    /// Delimiter between key prefixes and the rest for per-prefix stats
+    /// (`stats detail`); giving it turns the stats on, as in memcached.
+    #[arg(short = 'D')]
+    pub prefix_delimiter: Option<String>,
     /// Bytes per value buffer in the store.
     #[arg(long = "value-block", default_value_t = 2048)]
     pub value_block: usize,
@@ -97,6 +104,24 @@ impl Args {
         Ok(size)
     }
 
+    /// `-D`'s delimiter (its first byte, as memcached takes it); `None` when not
+    /// given.
+    pub fn delimiter(&self) -> Result<Option<u8>, ArgsError> {
+        match &self.prefix_delimiter {
+            None => Ok(None),
+            Some(d) => d.bytes().next().map(Some).ok_or(ArgsError::Delimiter),
+        }
+    }
+
+    /// Applies `-D` to `stats`: the delimiter, and per-prefix stats on.
+    pub fn apply_detail(&self, stats: &Stats) -> Result<(), ArgsError> {
+        if let Some(d) = self.delimiter()? {
+            stats.detail.set_delimiter(d);
+            stats.detail.set_enabled(true);
+        }
+        Ok(())
+    }
+
     /// `-m` in bytes.
     pub fn memory_bytes(&self) -> u64 {
         self.memory_mb.saturating_mul(1 << 20)
@@ -118,6 +143,7 @@ impl Args {
                 return Err(ArgsError::Zero(name));
             }
         }
+        self.delimiter()?;
         self.item_size().map(|_| ())
     }
 
@@ -187,6 +213,9 @@ mod tests {
         assert!(parse(&["-I", "512"]).validate().is_err());
         assert!(parse(&["-m", "1", "-I", "1m"]).validate().is_err());
         assert_eq!(parse(&["-I", "4k"]).item_size(), Ok(4096));
+        assert_eq!(parse(&["-D", "/"]).delimiter(), Ok(Some(b'/')));
+        assert_eq!(parse(&[]).delimiter(), Ok(None));
+        assert!(parse(&["-D", ""]).validate().is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! stays closed) until the queue drains.
 
 use crate::binary::{self, BodyPlan, Header};
+use crate::conns::ConnState;
 use crate::exec::{self, Ctx, Next, Pending};
 use crate::text;
 use ix_nic::BufPool;
@@ -56,6 +57,7 @@ pub struct Conn<SP: BufPool> {
     state: State<SP>,
     line: Vec<u8>,
     close: bool,
+    commands: u64,
 }
 
 impl<SP: BufPool> Default for Conn<SP> {
@@ -65,6 +67,7 @@ impl<SP: BufPool> Default for Conn<SP> {
             state: State::Idle,
             line: Vec::with_capacity(256),
             close: false,
+            commands: 0,
         }
     }
 }
@@ -95,6 +98,22 @@ impl<SP: BufPool> Conn<SP> {
     /// Whether the connection is closing.
     pub fn closing(&self) -> bool {
         self.close
+    }
+
+    /// Requests dispatched so far (a request line or binary header each).
+    pub fn commands(&self) -> u64 {
+        self.commands
+    }
+
+    /// What it is waiting for, in memcached's terms (`stats conns`).
+    pub fn phase(&self) -> ConnState {
+        match self.state {
+            _ if self.close => ConnState::Closing,
+            State::Idle if self.proto == Proto::Unknown && self.line.is_empty() => ConnState::New,
+            State::Idle => ConnState::Read,
+            State::Data(_) | State::BinBody(..) => ConnState::Nread,
+            State::Swallow(_) => ConnState::Swallow,
+        }
     }
 
     /// Consumes some of `data` (at least one byte); returns how much.
@@ -164,6 +183,7 @@ impl<SP: BufPool> Conn<SP> {
             }
             return data.len();
         };
+        self.commands += 1;
         let next = if self.line.is_empty() {
             exec::text_line(text::trim_eol(&data[..=i]), cx)
         } else {
@@ -188,6 +208,7 @@ impl<SP: BufPool> Conn<SP> {
             return k;
         };
         self.line.clear();
+        self.commands += 1;
         if h.magic != binary::REQ_MAGIC {
             // memcached drops a connection that loses the binary framing.
             self.close = true;

@@ -168,3 +168,45 @@ fn stats_report_store_contention() {
     let shards = format!("STAT store_shards {}\r\n", StoreConfig::default().shards);
     assert!(text.contains(&shards), "{text}");
 }
+
+#[test]
+fn phase_and_command_count_follow_the_requests() {
+    use crate::conns::ConnState;
+    let r = rig();
+    let mut conn = Conn::<HeapPool>::default();
+    let mut out = Out::<HeapPool>::default();
+    assert_eq!((conn.phase(), conn.commands()), (ConnState::New, 0));
+    let mut feed = |conn: &mut Conn<HeapPool>, bytes: &[u8]| {
+        let mut cx = Ctx {
+            store: &r.store,
+            pool: &r.pool,
+            out: &mut out,
+            stats: &r.stats,
+            thread: r.stats.thread(0),
+            now: r.store.clock().now(),
+        };
+        conn.feed(bytes, &mut cx)
+    };
+    feed(&mut conn, b"get fo");
+    assert_eq!(
+        (conn.phase(), conn.commands()),
+        (ConnState::Read, 0),
+        "mid-line"
+    );
+    feed(&mut conn, b"o\r\nset k 0 0 10\r\nabc");
+    assert_eq!(
+        (conn.phase(), conn.commands()),
+        (ConnState::Nread, 2),
+        "mid-value"
+    );
+    feed(&mut conn, b"defghij\r\nset big 0 0 2000000\r\nxy");
+    assert_eq!(
+        (conn.phase(), conn.commands()),
+        (ConnState::Swallow, 3),
+        "refused value"
+    );
+    let mut big = vec![b'x'; 2_000_000 - 2];
+    big.extend_from_slice(b"\r\nquit\r\n");
+    feed(&mut conn, &big);
+    assert_eq!((conn.phase(), conn.commands()), (ConnState::Closing, 4));
+}

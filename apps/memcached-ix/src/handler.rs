@@ -8,6 +8,7 @@
 //! (its receive window stays closed) and resumes when the peer takes responses.
 
 use crate::conn::Conn;
+use crate::conns::{ConnEntry, ConnState};
 use crate::exec::Ctx;
 use crate::out::Out;
 use crate::stats::{Stats, ThreadStats};
@@ -23,6 +24,7 @@ use std::sync::Arc;
 /// One connection's state.
 pub struct McConn<P: BufPool, SP: BufPool> {
     conn: Conn<SP>,
+    entry: ConnEntry,
     out: Out<P>,
     held: VecDeque<RxSeg<P::Rx>>,
     peer_closed: bool,
@@ -113,7 +115,12 @@ impl<P: BufPool, SP: BufPool<Shared = P::Shared>> Memcached<P, SP> {
                 thread,
                 now: self.store.clock().now(),
             };
+            let before = st.conn.commands();
+            st.entry.info().set_state(ConnState::ParseCmd);
             let fed = st.conn.feed(seg, &mut cx);
+            if st.conn.commands() != before {
+                st.entry.info().commanded(cx.now);
+            }
             st.out.seal();
             seg.advance(fed.consumed);
             if seg.is_empty() {
@@ -130,6 +137,14 @@ impl<P: BufPool, SP: BufPool<Shared = P::Shared>> Memcached<P, SP> {
         if st.peer_closed && st.held.is_empty() {
             st.closing = true;
         }
+        let state = if st.closing {
+            ConnState::Closing
+        } else if st.out.over_bound() {
+            ConnState::Mwrite
+        } else {
+            st.conn.phase()
+        };
+        st.entry.info().set_state(state);
         if st.closing && st.out.is_empty() {
             c.close();
         }
@@ -148,7 +163,7 @@ impl<P: BufPool, SP: BufPool<Shared = P::Shared>> App<P> for Memcached<P, SP> {
         }
     }
 
-    fn knock(&mut self, _port: u16, _remote: SocketAddrV4) -> Option<Self::Conn> {
+    fn knock(&mut self, _port: u16, remote: SocketAddrV4) -> Option<Self::Conn> {
         let open: u64 = self
             .stats
             .threads
@@ -162,8 +177,10 @@ impl<P: BufPool, SP: BufPool<Shared = P::Shared>> App<P> for Memcached<P, SP> {
         }
         ThreadStats::add(&t.curr_connections, 1);
         ThreadStats::add(&t.total_connections, 1);
+        let entry = self.stats.conns.open(remote, self.store.clock().now());
         Some(McConn {
             conn: Conn::default(),
+            entry,
             out: Out::default(),
             held: VecDeque::new(),
             peer_closed: false,

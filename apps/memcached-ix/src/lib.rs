@@ -18,11 +18,13 @@
 pub mod args;
 pub mod binary;
 pub mod conn;
+pub mod conns;
 pub mod exec;
 pub mod handler;
 pub mod meta;
 pub mod num;
 pub mod out;
+pub mod prefix;
 pub mod stats;
 pub mod store;
 pub mod text;

@@ -48,15 +48,18 @@ pub struct Flags<'a> {
     pub client_flags: Option<u32>,
     /// T: TTL to set.
     pub ttl: Option<i32>,
-    /// N: vivify on miss with this TTL.
+    /// N: vivify on miss with this TTL (mg).
     pub vivify: Option<i32>,
+    /// R: win the recache token when the TTL left is below this (mg).
+    pub recache: Option<i32>,
     /// M: mode letter.
     pub mode: Option<u8>,
     /// J: initial value (ma).
     pub initial: Option<u64>,
     /// D: delta (ma).
     pub delta: Option<u64>,
-    /// I: invalidate (accepted; items are simply stored/removed).
+    /// I: invalidate (ms: a lower CAS stores the value as stale; md: mark stale
+    /// instead of deleting).
     pub invalidate: bool,
 }
 
@@ -200,6 +203,7 @@ pub fn parse(line: &[u8]) -> Result<MetaCmd<'_>, MetaError> {
             b'F' => flags.client_flags = Some(parse_u32(f.token).ok_or_else(bad)?),
             b'T' => flags.ttl = Some(parse_i32(f.token).ok_or_else(bad)?),
             b'N' => flags.vivify = Some(parse_i32(f.token).ok_or_else(bad)?),
+            b'R' => flags.recache = Some(parse_i32(f.token).ok_or_else(bad)?),
             b'J' => flags.initial = Some(parse_u64(f.token).ok_or_else(bad)?),
             b'D' => flags.delta = Some(parse_u64(f.token).ok_or_else(bad)?),
             b'M' => flags.mode = Some(f.token.first().copied().ok_or_else(bad)?),
@@ -331,6 +335,29 @@ mod tests {
         assert_eq!(s.flags.mode.and_then(set_mode), Some(Mode::Append));
         assert_eq!(s.flags.compare_cas, Some(99));
         assert_eq!(parse(b"mn").unwrap().kind, Kind::Noop);
+    }
+
+    #[test]
+    fn stale_and_win_flags_decode() {
+        let m = parse(b"mg k N30 R-5 t v").unwrap();
+        assert_eq!((m.flags.vivify, m.flags.recache), (Some(30), Some(-5)));
+        let letters: Vec<u8> = m.flags.iter().map(|f| f.letter).collect();
+        assert_eq!(
+            letters, b"NRtv",
+            "order kept: t reports the TTL where it stands"
+        );
+        assert!(parse(b"ms k 1 I C5").unwrap().flags.invalidate);
+        let d = parse(b"md k I T30 q").unwrap();
+        assert!(d.flags.invalidate && d.flags.quiet);
+        assert_eq!(d.flags.ttl, Some(30));
+        for bad in [&b"mg k R"[..], b"mg k Rx", b"mg k Nx", b"mg k N"] {
+            assert_eq!(
+                parse(bad).unwrap_err().reply,
+                "CLIENT_ERROR bad token in command line format",
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]

@@ -121,6 +121,10 @@ pub struct Stats {
     pub verbosity: AtomicU32,
     /// Run-time settings (`lru_crawler`, `slabs automove`, `lru`).
     pub tunables: crate::tunables::Tunables,
+    /// Per-prefix counters (`stats detail`).
+    pub detail: crate::prefix::PrefixStats,
+    /// The connections open now (`stats conns`).
+    pub conns: std::sync::Arc<crate::conns::ConnTable>,
     started: Instant,
 }
 
@@ -134,6 +138,8 @@ impl Stats {
             settings,
             verbosity: AtomicU32::new(0),
             tunables: crate::tunables::Tunables::default(),
+            detail: crate::prefix::PrefixStats::default(),
+            conns: std::sync::Arc::default(),
             started: Instant::now(),
         }
     }

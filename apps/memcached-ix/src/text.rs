@@ -135,6 +135,8 @@ pub enum Command<'a> {
     Stats {
         /// The group asked for (`settings`, `items`, `slabs`...), if any.
         group: Option<&'a [u8]>,
+        /// The token after the group (`stats detail on`), if any.
+        arg: Option<&'a [u8]>,
     },
     /// A meta command (mg, ms, md, ma, mn, me): the whole line, for [`crate::meta`].
     Meta(&'a [u8]),
@@ -335,6 +337,7 @@ pub fn parse(line: &[u8]) -> Result<Command<'_>, Refusal> {
         b"lru_crawler" | b"slabs" | b"lru" => Ok(Command::Admin(line)),
         b"stats" => Ok(Command::Stats {
             group: (n >= 2).then_some(toks[1]),
+            arg: (n >= 3).then_some(toks[2]),
         }),
         _ if ntokens >= 3 && toks[n - 1].starts_with(b"HTTP/") => Ok(Command::Close),
         _ => Err(refuse(ERROR, false)),

@@ -98,7 +98,15 @@ fn multi_get_keys_and_misc() {
     assert_eq!(
         parse(b"stats items").unwrap(),
         Command::Stats {
-            group: Some(b"items")
+            group: Some(b"items"),
+            arg: None
+        }
+    );
+    assert_eq!(
+        parse(b"stats detail dump").unwrap(),
+        Command::Stats {
+            group: Some(b"detail"),
+            arg: Some(b"dump")
         }
     );
     assert_eq!(parse(b"GET / HTTP/1.1").unwrap(), Command::Close);

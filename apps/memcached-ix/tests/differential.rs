@@ -38,12 +38,82 @@ fn text_arithmetic_and_touch_match_memcached() {
 
 #[test]
 fn text_errors_flush_and_admin_commands_match_memcached() {
-    check(
-        &[],
-        &text_cases::misc(),
-        // Not implemented: per-prefix stats and the connection list.
-        &["stats detail", "stats conns"],
-    );
+    check(&[], &text_cases::misc(), &[]);
+}
+
+#[test]
+fn stats_detail_and_conns_match_memcached() {
+    check(&[], &text_cases::detail_and_conns(), &[]);
+}
+
+#[test]
+fn stats_detail_with_a_delimiter_flag_matches_memcached() {
+    // -D sets the delimiter and turns per-prefix stats on.
+    let cases = [
+        runner::text("D settings", &["stats settings\r\n"]),
+        runner::text(
+            "D counts",
+            &["set a/1 0 0 1\r\nx\r\nset a:1 0 0 1\r\nx\r\nget a/1 b/2\r\nstats detail dump\r\n"],
+        ),
+    ];
+    check(&["-D", "/"], &cases, &[]);
+}
+
+/// Opens a connection to `port` and writes `first` (if any); for
+/// `stats_conns_list_every_connection_in_memcacheds_states`.
+fn open_conn(port: u16, first: &[u8]) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    if !first.is_empty() {
+        s.write_all(first).expect("write");
+    }
+    // memcached-ix accepts on several threads (SO_REUSEPORT): let this one be
+    // accepted (and numbered) before the next connects, as memcached's single
+    // acceptor numbers them in connect order.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    s
+}
+
+#[test]
+fn stats_conns_list_every_connection_in_memcacheds_states() {
+    use std::io::Read;
+    let pair = servers::Pair::start(&[]);
+    let list = |port: u16| {
+        // Fresh (never sent), mid-value, mid-line, and after a whole command.
+        let idle = open_conn(port, b"");
+        let nread = open_conn(port, b"set k 0 0 10\r\nabc");
+        let partial = open_conn(port, b"get fo");
+        let mut done = open_conn(port, b"get k\r\n");
+        let mut buf = [0u8; 16];
+        let n = done.read(&mut buf).expect("get reply");
+        assert_eq!(&buf[..n], b"END\r\n");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let r = servers::exchange(
+            port,
+            &[servers::Step::Send(b"stats conns\r\n".to_vec())],
+            b"mn\r\n",
+            b"MN\r\n",
+            1,
+            &normalize::CasMap::default(),
+        );
+        drop((idle, nread, partial, done));
+        let text = normalize::text(&r.bytes, &mut normalize::CasMap::default());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        text
+    };
+    let (real, ix) = (list(pair.real.port), list(pair.ix.port));
+    for state in [
+        "conn#1:state=conn_listening",
+        "conn#2:state=conn_new_cmd",
+        "conn#3:state=conn_nread",
+        "conn#4:state=conn_read",
+        "conn#5:state=conn_read",
+        "conn#6:state=conn_parse_cmd",
+        "conn#6:listen_addr",
+    ] {
+        assert!(real.contains(state), "memcached: {real}");
+    }
+    assert_eq!(real, ix, "stats conns differ (memcached, memcached-ix)");
 }
 
 #[test]
@@ -65,14 +135,10 @@ fn binary_protocol_matches_memcached() {
 }
 
 #[test]
-fn meta_stale_and_win_flags_are_known_differences() {
+fn meta_stale_and_win_flags_match_memcached() {
     // mg N (vivify on miss), mg R (recache), ms I / md I (invalidate: stale
-    // items and the W/X/Z flags) are not implemented: see the README.
-    check(
-        &[],
-        &meta_cases::stale_and_win(),
-        &["mg N vivify", "mg R recache", "ms I invalidate", "md I T"],
-    );
+    // items) and the W/X/Z flags.
+    check(&[], &meta_cases::stale_and_win(), &[]);
 }
 
 /// Counters that must be equal after the same script on a fresh pair.
@@ -132,7 +198,14 @@ fn counters_match_memcached_after_the_same_commands() {
             "gets a\r\nincr a 5\r\nincr z 1\r\ndecr a 1\r\ndecr z 1\r\ndelete b\r\ndelete b\r\n",
             "touch a 100\r\ntouch z 1\r\ngat 100 a z\r\ncas a 0 0 1 1\r\nx\r\ncas z 0 0 1 1\r\nx\r\n",
             "set big 0 0 2000000 noreply\r\n",
-        ), &"x".repeat(2_000_000), "\r\nmg a v\r\nms c 2\r\ncc\r\nmd c\r\n"],
+        ), &"x".repeat(2_000_000), concat!(
+            "\r\nmg a v\r\nms c 2\r\ncc\r\nmd c\r\n",
+            // Meta vivify, touch, invalidation: memcached counts a vivified
+            // item as a hit, mg T as a touch (a miss as a get miss), ms I as a
+            // CAS hit, md I as nothing.
+            "mg cv N30 v\r\nmg cv v\r\nmg cw N30 T40\r\nmg cx T40\r\nmg a T50\r\n",
+            "ms cs 1\r\nx\r\nms cs 1 I C1\r\ny\r\nmd cs I\r\nmd cs I C1\r\nmd cz I\r\n",
+        )],
     );
     let diffs = runner::run(&mut pair, &[script]);
     assert!(diffs.is_empty(), "{diffs:?}");

@@ -66,7 +66,9 @@ where
             with_key,
         } => {
             ThreadStats::add(&t.cmd_get, 1);
-            match cx.store.get(key, now) {
+            let hit = cx.store.get(key, now);
+            cx.stats.detail.record_get(key, hit.is_some());
+            match hit {
                 Some(hit) => {
                     ThreadStats::add(&t.get_hits, 1);
                     let k: &[u8] = if with_key { key } else { &[] };
@@ -102,10 +104,12 @@ where
             with_key,
         } => {
             ThreadStats::add(&t.cmd_touch, 1);
-            match cx
+            let hit = cx
                 .store
-                .touch(key, clock.expiry(i64::from(exptime), now), now)
-            {
+                .touch(key, clock.expiry(i64::from(exptime), now), now);
+            // memcached's binary touch and gat go through its get path.
+            cx.stats.detail.record_get(key, hit.is_some());
+            match hit {
                 Some(hit) => {
                     ThreadStats::add(&t.touch_hits, 1);
                     let k: &[u8] = if with_key { key } else { &[] };
@@ -132,6 +136,7 @@ where
             key,
             value_len,
         } => {
+            cx.stats.detail.record_set(key);
             if !cx.store.fits(key.len(), value_len) {
                 ThreadStats::add(&cx.thread.store_too_large, 1);
                 if mode == Mode::Set {
@@ -157,21 +162,24 @@ where
             }
             return Next::Data(p);
         }
-        Request::Delete { key, quiet } => match cx.store.delete(key, h.cas, now) {
-            DeleteOutcome::Deleted => {
-                ThreadStats::add(&t.delete_hits, 1);
-                if !quiet {
-                    respond(cx, h, Status::Ok, &[], &[], &[], None, 0);
+        Request::Delete { key, quiet } => {
+            cx.stats.detail.record_delete(key);
+            match cx.store.delete(key, h.cas, now) {
+                DeleteOutcome::Deleted => {
+                    ThreadStats::add(&t.delete_hits, 1);
+                    if !quiet {
+                        respond(cx, h, Status::Ok, &[], &[], &[], None, 0);
+                    }
+                }
+                DeleteOutcome::NotFound => {
+                    ThreadStats::add(&t.delete_misses, 1);
+                    bin_error(h, Status::KeyEnoent, cx);
+                }
+                DeleteOutcome::Exists => {
+                    bin_error(h, Status::KeyEexists, cx);
                 }
             }
-            DeleteOutcome::NotFound => {
-                ThreadStats::add(&t.delete_misses, 1);
-                bin_error(h, Status::KeyEnoent, cx);
-            }
-            DeleteOutcome::Exists => {
-                bin_error(h, Status::KeyEexists, cx);
-            }
-        },
+        }
         Request::Arith {
             incr,
             quiet,

@@ -5,7 +5,7 @@ use super::text::{BAD_CHUNK, NO_MEMORY, TOO_LARGE};
 use super::{Ctx, Next, Origin, Pending};
 use crate::meta::{self, Flags, Kind};
 use crate::stats::ThreadStats;
-use crate::store::{ArithOutcome, DeleteOutcome, Hit, Mode, StoreOutcome};
+use crate::store::{ArithOutcome, DeleteOutcome, Hit, MetaHit, MetaStep, Mode, StoreOutcome};
 use ix_nic::BufPool;
 
 /// What the return flags can report about an item.
@@ -44,6 +44,21 @@ where
     P: BufPool<Shared = SP::Shared>,
     SP: BufPool,
 {
+    ret_flags_marked(flags, key, info, None, cx);
+}
+
+/// [`ret_flags`], then mg's marks in memcached's order: Z (a token went to an
+/// earlier client), X (stale), W (this client won the token).
+fn ret_flags_marked<P, SP>(
+    flags: &Flags<'_>,
+    key: &[u8],
+    info: Info,
+    marks: Option<&MetaHit<SP::Shared>>,
+    cx: &mut Ctx<'_, P, SP>,
+) where
+    P: BufPool<Shared = SP::Shared>,
+    SP: BufPool,
+{
     for f in flags.iter() {
         match f.letter {
             b'O' => {
@@ -74,6 +89,17 @@ where
                 cx.fmt(format_args!(" l{}", info.last_access.unwrap_or(0)))
             }
             _ => {}
+        }
+    }
+    if let Some(m) = marks {
+        if m.token_was_sent {
+            cx.put(b" Z");
+        }
+        if m.stale {
+            cx.put(b" X");
+        }
+        if m.won {
+            cx.put(b" W");
         }
     }
     cx.put(b"\r\n");
@@ -115,34 +141,7 @@ where
     };
     match m.kind {
         Kind::Noop => cx.put(b"MN\r\n"),
-        Kind::Get => {
-            ThreadStats::add(&cx.thread.cmd_get, 1);
-            let hit = match f.ttl {
-                Some(t) => {
-                    ThreadStats::add(&cx.thread.cmd_touch, 1);
-                    cx.store.touch(key, clock.expiry(i64::from(t), now), now)
-                }
-                None => cx.store.get(key, now),
-            };
-            let Some(hit) = hit else {
-                ThreadStats::add(&cx.thread.get_misses, 1);
-                if !f.quiet {
-                    cx.put(b"EN\r\n");
-                }
-                return Next::Continue;
-            };
-            ThreadStats::add(&cx.thread.get_hits, 1);
-            let info = info_of(&hit, now);
-            if f.value {
-                cx.fmt(format_args!("VA {}", hit.item.value.len()));
-                ret_flags(&f, key, info, cx);
-                cx.out.value(&hit.item.value);
-                cx.put(b"\r\n");
-            } else {
-                cx.put(b"HD");
-                ret_flags(&f, key, info, cx);
-            }
-        }
+        Kind::Get => return get(&m, key, cx),
         Kind::Set => {
             if !cx.store.fits(key.len(), m.datalen) {
                 ThreadStats::add(&cx.thread.store_too_large, 1);
@@ -157,17 +156,27 @@ where
             let block = cx.store.pool().buf_capacity();
             let flags = f.client_flags.unwrap_or(0);
             let cas = f.compare_cas.unwrap_or(0);
-            return Next::Data(Pending::new(
-                origin, key, mode, flags, e, cas, m.datalen, block,
-            ));
+            let mut p = Pending::new(origin, key, mode, flags, e, cas, m.datalen, block);
+            p.invalidate(f.invalidate);
+            return Next::Data(p);
         }
         Kind::Delete => {
-            let (c, reply) = match cx.store.delete(key, f.compare_cas.unwrap_or(0), now) {
+            let cas = f.compare_cas.unwrap_or(0);
+            let outcome = if f.invalidate {
+                // Marked stale, not deleted: memcached counts no delete hit.
+                let ttl = f.ttl.map(|t| clock.expiry(i64::from(t), now));
+                cx.store.invalidate(key, cas, ttl, now)
+            } else {
+                cx.store.delete(key, cas, now)
+            };
+            let (c, reply) = match outcome {
                 DeleteOutcome::Deleted => (&cx.thread.delete_hits, "HD"),
                 DeleteOutcome::NotFound => (&cx.thread.delete_misses, "NF"),
                 DeleteOutcome::Exists => (&cx.thread.delete_misses, "EX"),
             };
-            ThreadStats::add(c, 1);
+            if !(f.invalidate && reply == "HD") {
+                ThreadStats::add(c, 1);
+            }
             if !(f.quiet && reply == "HD") {
                 cx.put(reply.as_bytes());
                 ret_flags(&f, key, Info::default(), cx);
@@ -189,6 +198,69 @@ where
                 ));
             }
         },
+    }
+    Next::Continue
+}
+
+/// `mg`: T, N, R and `t` in request order; a miss without N is EN.
+fn get<P, SP>(m: &meta::MetaCmd<'_>, key: &[u8], cx: &mut Ctx<'_, P, SP>) -> Next<SP>
+where
+    P: BufPool<Shared = SP::Shared>,
+    SP: BufPool,
+{
+    let f = m.flags;
+    let now = cx.now;
+    let clock = cx.store.clock();
+    let expiry = |t: Option<i32>| clock.expiry(i64::from(t.unwrap_or(0)), now);
+    // Each letter appears at most once (duplicates are refused): four steps.
+    let mut steps = [MetaStep::Report; 4];
+    let mut n = 0;
+    for fl in f.iter() {
+        let step = match fl.letter {
+            b'T' => MetaStep::Ttl(expiry(f.ttl)),
+            b'N' => MetaStep::Vivify(expiry(f.vivify)),
+            b'R' => MetaStep::Recache(expiry(f.recache)),
+            b't' => MetaStep::Report,
+            _ => continue,
+        };
+        if let Some(slot) = steps.get_mut(n) {
+            *slot = step;
+            n += 1;
+        }
+    }
+    let Some(mh) = cx.store.meta_get(key, &steps[..n], f.vivify.is_some(), now) else {
+        // memcached 1.6.18 counts a miss as a get miss, T or not.
+        ThreadStats::add(&cx.thread.cmd_get, 1);
+        ThreadStats::add(&cx.thread.get_misses, 1);
+        if !f.quiet {
+            cx.put(b"EN\r\n");
+        }
+        return Next::Continue;
+    };
+    // A hit with T counts as a touch only (not a get), as in memcached 1.6.18.
+    if mh.ttl_set {
+        ThreadStats::add(&cx.thread.cmd_touch, 1);
+        ThreadStats::add(&cx.thread.touch_hits, 1);
+    } else {
+        ThreadStats::add(&cx.thread.cmd_get, 1);
+        ThreadStats::add(&cx.thread.get_hits, 1);
+    }
+    let mut info = info_of(&mh.hit, now);
+    // memcached prints the TTL as an unsigned difference: one already past (an
+    // N or T of -1) shows as a large number.
+    info.ttl = Some(match mh.reported_exptime {
+        0 => -1,
+        e => i64::from(e.wrapping_sub(now)),
+    });
+    let value = &mh.hit.item.value;
+    if f.value {
+        cx.fmt(format_args!("VA {}", value.len()));
+        ret_flags_marked(&f, key, info, Some(&mh), cx);
+        cx.out.value(value);
+        cx.put(b"\r\n");
+    } else {
+        cx.put(b"HD");
+        ret_flags_marked(&f, key, info, Some(&mh), cx);
     }
     Next::Continue
 }

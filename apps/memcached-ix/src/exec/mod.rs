@@ -122,6 +122,7 @@ pub struct Pending<SP: BufPool> {
     crlf_got: usize,
     crlf_want: usize,
     nomem: bool,
+    invalidate: bool,
 }
 
 impl<SP: BufPool> Pending<SP> {
@@ -155,7 +156,14 @@ impl<SP: BufPool> Pending<SP> {
             crlf_got: 0,
             crlf_want,
             nomem: false,
+            invalidate: false,
         })
+    }
+
+    /// Meta `ms I`: a lower CAS stores the value as stale
+    /// ([`Store::store_invalidating`]).
+    pub fn invalidate(&mut self, on: bool) {
+        self.invalidate = on;
     }
 
     /// Whether everything has arrived.
@@ -215,7 +223,7 @@ where
         (None, false) => Some(StoreOutcome::NoMemory),
         (Some(_), false) => {
             let value = p.builder.map(ValueBuilder::finish).unwrap_or_default();
-            Some(cx.store.store(
+            Some(cx.store.store_invalidating(
                 StoreReq {
                     mode: p.mode,
                     key: &p.key,
@@ -224,6 +232,7 @@ where
                     value,
                     cas: p.cas,
                 },
+                p.invalidate,
                 cx.now,
             ))
         }

@@ -130,8 +130,11 @@ where
                 ("growth_factor", "1.25".to_string()),
                 ("chunk_size", "48".to_string()),
                 ("num_threads_per_udp", s.threads.to_string()),
-                ("stat_key_prefix", ":".to_string()),
-                ("detail_enabled", "no".to_string()),
+                (
+                    "stat_key_prefix",
+                    char::from(st.detail.delimiter()).to_string(),
+                ),
+                ("detail_enabled", yes(st.detail.enabled())),
                 ("reqs_per_event", "20".to_string()),
                 ("tcp_backlog", "1024".to_string()),
                 ("auth_enabled_sasl", "no".to_string()),
@@ -221,8 +224,39 @@ where
     Some(v)
 }
 
-/// Answers a text `stats [group]`.
-pub fn text<P, SP>(group: Option<&[u8]>, cx: &mut Ctx<'_, P, SP>)
+/// The lines of `stats conns`: the listener, then every open connection in
+/// number order (see [`crate::conns`]).
+fn conns<P, SP>(cx: &mut Ctx<'_, P, SP>) -> Vec<Stat>
+where
+    P: BufPool<Shared = SP::Shared>,
+    SP: BufPool,
+{
+    let s = &cx.stats.settings;
+    let listen = format!("tcp:{}:{}", s.inter, s.tcpport);
+    let l = crate::conns::LISTENER;
+    let mut v: Vec<Stat> = vec![
+        (format!("{l}:addr"), listen.clone()),
+        (format!("{l}:state"), "conn_listening".to_string()),
+        (
+            format!("{l}:secs_since_last_cmd"),
+            cx.stats.uptime().to_string(),
+        ),
+    ];
+    for c in cx.stats.conns.snapshot() {
+        let n = c.number();
+        v.push((format!("{n}:addr"), format!("tcp:{}", c.remote())));
+        v.push((format!("{n}:listen_addr"), listen.clone()));
+        v.push((format!("{n}:state"), c.state().name().to_string()));
+        v.push((
+            format!("{n}:secs_since_last_cmd"),
+            cx.now.saturating_sub(c.last_cmd()).to_string(),
+        ));
+    }
+    v
+}
+
+/// Answers a text `stats [group [arg]]`.
+pub fn text<P, SP>(group: Option<&[u8]>, arg: Option<&[u8]>, cx: &mut Ctx<'_, P, SP>)
 where
     P: BufPool<Shared = SP::Shared>,
     SP: BufPool,
@@ -231,11 +265,34 @@ where
         for t in cx.stats.threads.iter() {
             t.reset();
         }
+        cx.stats.detail.clear();
         cx.line("RESET");
         return;
     }
     if group == Some(b"detail") {
-        cx.line("CLIENT_ERROR usage: stats detail on|off|dump");
+        let d = &cx.stats.detail;
+        match arg {
+            Some(b"on") => {
+                d.set_enabled(true);
+                cx.line("OK");
+            }
+            Some(b"off") => {
+                d.set_enabled(false);
+                cx.line("OK");
+            }
+            Some(b"dump") => {
+                let dump = d.dump();
+                cx.put(dump.as_bytes());
+            }
+            _ => cx.line("CLIENT_ERROR usage: stats detail on|off|dump"),
+        }
+        return;
+    }
+    if group == Some(b"conns") {
+        for (k, v) in conns(cx) {
+            cx.fmt(format_args!("STAT {k} {v}\r\n"));
+        }
+        cx.line("END");
         return;
     }
     match collect(group, cx) {

@@ -35,6 +35,7 @@ where
         Command::Get { keys, cas } => {
             for key in keys.iter() {
                 let hit = cx.store.get(key, now);
+                cx.stats.detail.record_get(key, hit.is_some());
                 count_get(hit.is_some(), cx);
                 get_one(key, hit, cas, cx);
             }
@@ -45,6 +46,7 @@ where
             for key in keys.iter() {
                 ThreadStats::add(&cx.thread.cmd_touch, 1);
                 let hit = cx.store.touch(key, e, now);
+                cx.stats.detail.record_get(key, hit.is_some());
                 let c = if hit.is_some() {
                     &cx.thread.touch_hits
                 } else {
@@ -67,6 +69,8 @@ where
                 StoreKind::Plain(m) => (m, 0),
                 StoreKind::Cas(c) => (Mode::Set, c),
             };
+            // memcached counts the command, whatever becomes of it.
+            cx.stats.detail.record_set(key);
             if !cx.store.fits(key.len(), bytes) {
                 ThreadStats::add(&cx.thread.store_too_large, 1);
                 if !noreply {
@@ -87,6 +91,7 @@ where
             return Next::Data(Pending::new(origin, key, mode, flags, e, cas, bytes, block));
         }
         Command::Delete { key, noreply } => {
+            cx.stats.detail.record_delete(key);
             let r = cx.store.delete(key, 0, now);
             let (c, reply) = match r {
                 DeleteOutcome::Deleted => (&cx.thread.delete_hits, "DELETED"),
@@ -171,7 +176,7 @@ where
             }
         }
         Command::Quit | Command::Close => return Next::Close,
-        Command::Stats { group } => stats::text(group, cx),
+        Command::Stats { group, arg } => stats::text(group, arg, cx),
         Command::Shutdown => cx.line("ERROR: shutdown not enabled"),
         Command::MemLimit { megabytes, noreply } => super::admin::memlimit(megabytes, noreply, cx),
         Command::Admin(line) => super::admin::run(line, cx),

@@ -15,15 +15,19 @@
 pub mod clock;
 mod evict;
 pub mod item;
+pub mod meta;
 pub mod ops;
 pub mod shard;
 pub mod value;
 
 #[cfg(test)]
+mod meta_tests;
+#[cfg(test)]
 mod tests;
 
 pub use clock::Clock;
 pub use item::{item_size, Item, ITEM_OVERHEAD};
+pub use meta::{MetaHit, MetaStep};
 pub use ops::{ArithOutcome, DeleteOutcome, Mode, StoreOutcome};
 pub use value::{Value, ValueBuilder};
 

@@ -133,6 +133,19 @@ impl<P: BufPool> Store<P> {
 
     /// Runs a storage command at `now`.
     pub fn store(&self, req: StoreReq<'_, P::Shared>, now: u32) -> StoreOutcome {
+        self.store_invalidating(req, false, now)
+    }
+
+    /// [`Store::store`], for meta `ms` with `I` when `invalidate`: a set or
+    /// replace whose CAS is lower than the stored item's stores the value marked
+    /// stale (keeping the old expiry and any token sent) instead of failing, as
+    /// memcached 1.6 does; append/prepend with such a CAS still fail.
+    pub fn store_invalidating(
+        &self,
+        req: StoreReq<'_, P::Shared>,
+        invalidate: bool,
+        now: u32,
+    ) -> StoreOutcome {
         let StoreReq {
             mode,
             key,
@@ -156,9 +169,18 @@ impl<P: BufPool> Store<P> {
             Some(Found::Live(i)) => s.node(i),
             _ => None,
         };
+        // Some((expiry, token sent)) of the item a stale store replaces.
+        let mut stale = None;
         if cas != 0 && mode != Mode::Add {
             match current {
                 None => return StoreOutcome::NotFound,
+                Some(n)
+                    if invalidate
+                        && cas < n.item.cas
+                        && matches!(mode, Mode::Set | Mode::Replace) =>
+                {
+                    stale = Some((n.exptime, n.token_sent));
+                }
                 Some(n) if n.item.cas != cas => return StoreOutcome::Exists,
                 Some(_) => {}
             }
@@ -182,7 +204,7 @@ impl<P: BufPool> Store<P> {
                 n.exptime,
                 Value::concat(&value, &n.item.value),
             ),
-            _ => (flags, exptime, value),
+            _ => (flags, stale.map_or(exptime, |(e, _)| e), value),
         };
         if !self.fits(key.len(), value.len()) {
             return StoreOutcome::TooLarge;
@@ -198,6 +220,12 @@ impl<P: BufPool> Store<P> {
         });
         self.account(&item);
         let old = s.insert(key, item, exptime, now);
+        if let Some((_, token_sent)) = stale {
+            if let Some(n) = s.find(key).and_then(|i| s.node_mut(i)) {
+                n.stale = true;
+                n.token_sent = token_sent;
+            }
+        }
         drop(s);
         if let Some(old) = old {
             self.unaccount(&old);

@@ -21,6 +21,11 @@ pub struct Node<S: SharedBuf> {
     pub atime: u32,
     /// Whether it was read since stored.
     pub fetched: bool,
+    /// Marked stale (meta `md I`, or `ms I` with an older CAS): still served, but
+    /// `mg` flags it (X) and hands one client the right to recache it (W).
+    pub stale: bool,
+    /// A client was handed the win token (W) for this item; later ones see Z.
+    pub token_sent: bool,
     prev: u32,
     next: u32,
 }
@@ -134,6 +139,8 @@ impl<S: SharedBuf> Shard<S> {
             exptime,
             atime: now,
             fetched: false,
+            stale: false,
+            token_sent: false,
             prev: NIL,
             next: NIL,
         };
@@ -210,5 +217,19 @@ mod tests {
         let t = s.tail().unwrap();
         assert_eq!(s.remove(t).unwrap().item.cas, 4);
         assert!(s.is_empty() && s.tail().is_none());
+    }
+
+    #[test]
+    fn stale_and_token_marks_fit_in_the_node_padding() {
+        // The marks share the padding after `fetched`: a node is no larger than
+        // key box + item pointer + four u32 + one word of flags.
+        assert!(core::mem::size_of::<Node<HeapShared>>() <= 16 + 8 + 4 * 4 + 8);
+        let mut s = Shard::<HeapShared>::default();
+        s.insert(b"a", item(1), 0, 0);
+        let n = s.node(s.find(b"a").unwrap()).unwrap();
+        assert!(
+            !n.stale && !n.token_sent && !n.fetched,
+            "a new item is unmarked"
+        );
     }
 }

@@ -122,6 +122,7 @@ pub fn escape(b: &[u8]) -> String {
 pub fn text(reply: &[u8], cas: &mut CasMap) -> String {
     let mut out = String::new();
     let mut stats: BTreeSet<String> = BTreeSet::new();
+    let mut conns = HashMap::new();
     let mut rest = reply;
     while !rest.is_empty() {
         let end = rest
@@ -134,6 +135,14 @@ pub fn text(reply: &[u8], cas: &mut CasMap) -> String {
         let toks: Vec<&[u8]> = body.split(|&b| b == b' ').collect();
         if toks[0] == b"STAT" && toks.len() >= 2 {
             let name = String::from_utf8_lossy(toks[1]).into_owned();
+            let value = toks.get(2).map(|v| String::from_utf8_lossy(v).into_owned());
+            let name = conn_stat(&name, value.as_deref(), &mut conns).unwrap_or(name);
+            // Settings whose values the tests set and compare.
+            let name = if VALUE_COMPARED.contains(&name.as_str()) {
+                format!("{name}={}", value.unwrap_or_default())
+            } else {
+                name
+            };
             if compared(&name) {
                 stats.insert(name);
             }
@@ -184,6 +193,28 @@ pub fn text(reply: &[u8], cas: &mut CasMap) -> String {
     }
     flush_stats(&mut stats, &mut out);
     out
+}
+
+/// `stats settings` fields whose values are compared too (per-prefix stats).
+const VALUE_COMPARED: &[&str] = &["detail_enabled", "stat_key_prefix"];
+
+/// The fields `stats conns` gives each connection (`STAT <fd>:<field> value`).
+const CONN_FIELDS: &[&str] = &["addr", "listen_addr", "state", "secs_since_last_cmd", "UDP"];
+
+/// A `stats conns` name with its fd replaced by the fd's ordinal in this reply
+/// (fds differ between the servers, as CAS values do), the state's value kept
+/// (`conn#2:state=conn_parse_cmd`); `None` for any other stat.
+fn conn_stat(name: &str, value: Option<&str>, fds: &mut HashMap<String, usize>) -> Option<String> {
+    let (fd, field) = name.split_once(':')?;
+    if fd.is_empty() || !fd.bytes().all(|b| b.is_ascii_digit()) || !CONN_FIELDS.contains(&field) {
+        return None;
+    }
+    let next = fds.len() + 1;
+    let n = *fds.entry(fd.to_string()).or_insert(next);
+    Some(match field {
+        "state" => format!("conn#{n}:state={}", value.unwrap_or("")),
+        _ => format!("conn#{n}:{field}"),
+    })
 }
 
 fn flush_stats(stats: &mut BTreeSet<String>, out: &mut String) {

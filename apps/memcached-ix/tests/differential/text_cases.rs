@@ -237,7 +237,9 @@ pub fn misc() -> Vec<Case> {
         text("stats reset", &["stats reset\r\n"]),
         text("stats detail", &["stats detail\r\nstats detail on\r\nstats detail dump\r\nstats detail off\r\n"]),
         text("stats sizes", &["stats sizes\r\n"]),
-        text("stats conns", &["stats conns\r\n"]),
+        // A pause first, so that the earlier cases' connections are closed on
+        // both sides.
+        conns_case("stats conns", "stats conns\r\n"),
         text("shutdown", &["shutdown\r\n"]),
         text("shutdown graceful", &["shutdown graceful\r\n"]),
         text("cache_memlimit", &["cache_memlimit\r\ncache_memlimit 100\r\ncache_memlimit x\r\ncache_memlimit 100 noreply\r\ncache_memlimit 64\r\n"]),
@@ -251,5 +253,52 @@ pub fn misc() -> Vec<Case> {
         text("extstore", &["extstore\r\n"]),
         text("me", &["me a\r\n"]),
         text("mget", &["mget a\r\n"]),
+    ]
+}
+
+/// A text case that waits 300 ms before sending `line` (so earlier cases'
+/// connections are gone from `stats conns` on both sides).
+pub fn conns_case(name: &str, line: &str) -> Case {
+    Case {
+        name: name.to_string(),
+        steps: vec![
+            super::servers::Step::Pause(300),
+            super::servers::Step::Send(line.as_bytes().to_vec()),
+        ],
+        binary: false,
+        clock: false,
+    }
+}
+
+/// Per-prefix stats (`stats detail`) and the connection list (`stats conns`),
+/// on their own pair: which commands count for a prefix, the dump's order,
+/// `stats reset`, `stats settings`.
+pub fn detail_and_conns() -> Vec<Case> {
+    vec![
+        text("detail usage", &["stats detail\r\nstats detail x\r\nstats detail on off\r\nstats detail dump\r\n"]),
+        text(
+            "detail counts",
+            &[concat!(
+                "stats detail on\r\nset a:1 0 0 1\r\nx\r\nget a:1 a:2 b:1 c\r\nset c 0 0 1\r\nx\r\n",
+                "delete b:1\r\ndelete a:1\r\nmg a:1 v\r\nms b:2 1\r\nx\r\nmd b:2\r\nincr a:1 1\r\n",
+                "touch a:1 1\r\ngets b:2\r\ngat 1 b:2\r\nstats detail dump\r\n",
+            )],
+        ),
+        text("detail settings", &["stats settings\r\n"]),
+        text(
+            "detail order",
+            &[concat!(
+                "stats reset\r\nstats detail dump\r\nset a:1 0 0 1\r\nx\r\nset b:1 0 0 1\r\nx\r\n",
+                "set c:1 0 0 1\r\nx\r\nset d:1 0 0 1\r\nx\r\nset foo:1 0 0 1\r\nx\r\n",
+                "set bar:1 0 0 1\r\nx\r\nset ab:1 0 0 1\r\nx\r\nset :1 0 0 1\r\nx\r\n",
+                "add a:1 0 0 1\r\nx\r\nappend q:1 0 0 1\r\nx\r\ncas a:2 0 0 1 5\r\nx\r\n",
+                "set x:1 0 0 2000000\r\n",
+            ), &"x".repeat(2_000_000), "\r\nstats detail dump\r\n"],
+        ),
+        text(
+            "detail off keeps counts",
+            &["stats detail off\r\nget a:1\r\nstats detail dump\r\nstats settings\r\n"],
+        ),
+        conns_case("conns alone", "stats conns\r\n"),
     ]
 }

@@ -68,6 +68,7 @@ pub fn run(args: Args) -> Result<()> {
         args.settings(threads, spec.addr.to_string())
             .context("bad command line")?,
     ));
+    args.apply_detail(&stats).context("bad command line")?;
     let store: Arc<OnceLock<Arc<Store<DpdkPool>>>> = Arc::new(OnceLock::new());
     let (port, max_conns) = (args.port, spec.max_conns);
     ix_instance::run_with_app_pool(spec, buffers, move |ctx: ThreadCtx| {

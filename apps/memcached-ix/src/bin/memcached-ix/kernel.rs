@@ -38,6 +38,7 @@ pub fn run(args: Args) -> Result<()> {
         args.settings(args.threads, args.listen.to_string())
             .context("bad command line")?,
     ));
+    args.apply_detail(&stats).context("bad command line")?;
     let max_conns = args.conn_limit + 16;
     let cfg = KernelConfig {
         addr: args.listen,
