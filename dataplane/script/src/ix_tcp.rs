@@ -20,8 +20,9 @@ use std::collections::{HashMap, VecDeque};
 ///
 /// `backlog N` means listen(2)'s argument, which admits N + 1 connections (Linux's
 /// checks are `>`), so both queues are made N + 1 long; the engine's queues are
-/// engine-wide, so every listener must agree. ix has no timestamps and no
-/// "always" SYN cookies: asking for either fails the set-up.
+/// engine-wide, so every listener must agree. `timestamps=0|1` sets
+/// `TcpConfig::timestamps` (off by default, unlike Linux). ix has no "always" SYN
+/// cookies: asking for them fails the set-up.
 pub fn tcp_config(setup: &Setup) -> Result<TcpConfig, TargetError> {
     let mut cfg = TcpConfig::default();
     let unsupported = |what: &str| Err(TargetError::Setup(format!("ix-tcp has no {what}")));
@@ -69,8 +70,8 @@ pub fn tcp_config(setup: &Setup) -> Result<TcpConfig, TargetError> {
         Some(1) => cfg.syncookies = true,
         Some(_) => return unsupported("always-on SYN cookies (syncookies=2)"),
     }
-    if t.timestamps == Some(true) {
-        return unsupported("timestamps (timestamps=1)");
+    if let Some(b) = t.timestamps {
+        cfg.timestamps = b;
     }
     if let Some(b) = t.sack {
         cfg.sack = b;

@@ -36,7 +36,8 @@ struct Rr {
     resp: HeapShared,
 }
 
-fn setup(conns: usize) -> Rr {
+/// `conns` connections between two engines, RFC 7323 timestamps on if `timestamps`.
+fn setup(conns: usize, timestamps: bool) -> Rr {
     let (na, nb) = FakeLink::pair([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2], 8192, 2048);
     let clock = MonotonicClock::new();
     let mut a = Interface::new(na, clock, Config::new(A, 24)).expect("iface");
@@ -45,6 +46,7 @@ fn setup(conns: usize) -> Rr {
     b.arp_insert_static(A, [2, 0, 0, 0, 0, 1]);
     let cfg = TcpConfig {
         max_conns: conns.max(16) * 2,
+        timestamps,
         ..TcpConfig::default()
     };
     let mut ta = Engine::new(cfg.clone()).expect("engine");
@@ -125,40 +127,51 @@ fn bench_rr(quick: bool) {
         (5, Duration::from_secs(1))
     };
     println!("\n64-byte request/response over FakeLink, both engines on this one core");
+    println!("(RFC 7323 timestamps off and on, runs interleaved; medians)");
     println!(
-        "{:>6} | {:>12} | {:>14} | {:>12}",
-        "conns", "trans/s", "ns/transaction", "segments/s"
+        "{:>6} | {:>3} | {:>12} | {:>14} | {:>12}",
+        "conns", "ts", "trans/s", "ns/transaction", "segments/s"
     );
-    println!("{:-<6}-+-{:-<12}-+-{:-<14}-+-{:-<12}", "", "", "", "");
+    println!(
+        "{:-<6}-+-{:-<3}-+-{:-<12}-+-{:-<14}-+-{:-<12}",
+        "", "", "", "", ""
+    );
     for conns in [1usize, 16, 256] {
-        let mut rr = setup(conns);
-        run_rr(&mut rr, Duration::from_millis(100));
-        let mut rates = Vec::new();
-        let mut segs = Vec::new();
-        for _ in 0..runs {
-            let s0 = rr.ta.stats().get(ix_tcp::Counter::SegsOut)
-                + rr.tb.stats().get(ix_tcp::Counter::SegsOut);
-            let t = Instant::now();
-            let n = run_rr(&mut rr, dur);
-            let el = t.elapsed().as_secs_f64();
-            let s1 = rr.ta.stats().get(ix_tcp::Counter::SegsOut)
-                + rr.tb.stats().get(ix_tcp::Counter::SegsOut);
-            rates.push(n as f64 / el);
-            segs.push((s1 - s0) as f64 / el);
+        let mut rrs = [setup(conns, false), setup(conns, true)];
+        let mut rates = [Vec::new(), Vec::new()];
+        let mut segs = [Vec::new(), Vec::new()];
+        for rr in &mut rrs {
+            run_rr(rr, Duration::from_millis(100));
         }
-        let r = median(rates);
-        println!(
-            "{:>6} | {:>12.0} | {:>14.0} | {:>12.0}",
-            conns,
-            r,
-            1e9 / r,
-            median(segs)
-        );
-        assert_eq!(
-            rr.ta.stats().get(ix_tcp::Counter::RtoFired),
-            0,
-            "no loss expected"
-        );
+        for _ in 0..runs {
+            for (i, rr) in rrs.iter_mut().enumerate() {
+                let s0 = rr.ta.stats().get(ix_tcp::Counter::SegsOut)
+                    + rr.tb.stats().get(ix_tcp::Counter::SegsOut);
+                let t = Instant::now();
+                let n = run_rr(rr, dur);
+                let el = t.elapsed().as_secs_f64();
+                let s1 = rr.ta.stats().get(ix_tcp::Counter::SegsOut)
+                    + rr.tb.stats().get(ix_tcp::Counter::SegsOut);
+                rates[i].push(n as f64 / el);
+                segs[i].push((s1 - s0) as f64 / el);
+            }
+        }
+        for (i, rr) in rrs.iter().enumerate() {
+            let r = median(std::mem::take(&mut rates[i]));
+            println!(
+                "{:>6} | {:>3} | {:>12.0} | {:>14.0} | {:>12.0}",
+                conns,
+                if i == 0 { "off" } else { "on" },
+                r,
+                1e9 / r,
+                median(std::mem::take(&mut segs[i]))
+            );
+            assert_eq!(
+                rr.ta.stats().get(ix_tcp::Counter::RtoFired),
+                0,
+                "no loss expected"
+            );
+        }
     }
 }
 

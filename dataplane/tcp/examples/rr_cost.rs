@@ -10,8 +10,11 @@
 //! collects instructions in (`--toggle-collect`). The figure covers both stacks, both
 //! interfaces and the link's copy of each frame into the receiver's pool.
 //!
-//! `cargo run --release -p ix-tcp --example rr_cost -- [--warmup N] [--measure N]`
-//! runs it natively and prints what it did; `ci/cost-check.sh` is the real user.
+//! `cargo run --release -p ix-tcp --example rr_cost -- [--warmup N] [--measure N]
+//! [--timestamps]` runs it natively and prints what it did; `ci/cost-check.sh` is
+//! the real user (timestamps off, the default). `--timestamps` turns on
+//! `TcpConfig::timestamps` at both ends, to price them by hand with the same
+//! valgrind command.
 
 use ix_fakenic::{FakeLink, FakeNic};
 use ix_net::{Config, Interface};
@@ -51,25 +54,26 @@ struct Rr {
 }
 
 /// Engine configuration: defaults, but a fixed secret (ISNs and the flow-table
-/// seed are then the same on every run).
-fn config(secret: u8) -> TcpConfig {
+/// seed are then the same on every run), and timestamps as asked.
+fn config(secret: u8, timestamps: bool) -> TcpConfig {
     TcpConfig {
         secret: Some([secret; 16]),
         max_conns: 16,
+        timestamps,
         ..TcpConfig::default()
     }
 }
 
 /// Two interfaces on one link, two engines, one connection established.
-fn setup() -> Result<Rr, Box<dyn Error>> {
+fn setup(timestamps: bool) -> Result<Rr, Box<dyn Error>> {
     let (na, nb) = FakeLink::pair(MAC_A, MAC_B, 1024, 2048);
     let clock = VirtualClock::new();
     let mut client = Interface::new(na, clock.clone(), Config::new(A, 24))?;
     let mut server = Interface::new(nb, clock.clone(), Config::new(B, 24))?;
     client.arp_insert_static(B, MAC_B);
     server.arp_insert_static(A, MAC_A);
-    let mut tc = Engine::new(config(1))?;
-    let mut ts = Engine::new(config(2))?;
+    let mut tc = Engine::new(config(1, timestamps))?;
+    let mut ts = Engine::new(config(2, timestamps))?;
     ts.listen(PORT)?;
     let conn = tc.connect(SocketAddrV4::new(B, PORT), None)?;
     let req = client.nic().pool().shared_from(&[b'q'; MSG])?;
@@ -179,18 +183,25 @@ fn arg(flag: &str, default: u64) -> Result<u64, Box<dyn Error>> {
 fn main() -> Result<(), Box<dyn Error>> {
     let warmup = arg("--warmup", 2_000)?;
     let n = arg("--measure", 20_000)?;
-    let mut rr = setup()?;
+    let timestamps = std::env::args().any(|a| a == "--timestamps");
+    let mut rr = setup(timestamps)?;
+    if rr.tc.conn_info(rr.conn)?.timestamps != timestamps {
+        return Err("timestamps not negotiated as asked".into());
+    }
     rr.run(warmup)?;
     measured(&mut rr, n)?;
     let (c, s) = (rr.tc.stats(), rr.ts.stats());
+    let ts = if timestamps { "on" } else { "off" };
     let retransmits = c.get(Counter::Retransmits) + s.get(Counter::Retransmits);
     if retransmits != 0 {
         return Err(format!("{retransmits} retransmissions: not the workload measured").into());
     }
     println!(
-        "rr_cost: {warmup} warm-up + {n} measured {MSG}-byte round trips; segments out: client {}, server {}",
+        "rr_cost: {warmup} warm-up + {n} measured {MSG}-byte round trips (timestamps {ts}); \
+         segments out: client {}, server {}; timestamp RTT samples: {}",
         c.get(Counter::SegsOut),
-        s.get(Counter::SegsOut)
+        s.get(Counter::SegsOut),
+        c.get(Counter::TsRttSamples) + s.get(Counter::TsRttSamples)
     );
     Ok(())
 }

@@ -262,6 +262,8 @@ pub struct ConnInfo {
     pub mss: u16,
     /// Whether SACK was negotiated.
     pub sack: bool,
+    /// Whether RFC 7323 timestamps were negotiated.
+    pub timestamps: bool,
     /// Segments retransmitted over the connection's life.
     pub retransmits: u64,
 }

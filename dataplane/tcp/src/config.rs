@@ -93,6 +93,13 @@ pub struct TcpConfig {
     pub dsack: bool,
     /// Whether to offer window scaling (RFC 7323).
     pub window_scaling: bool,
+    /// Whether to offer RFC 7323 timestamps in our SYNs and accept them in the
+    /// peer's: then every non-RST segment carries TSopt (12 bytes off each
+    /// segment's payload), old duplicates are dropped by PAWS, and every ACK that
+    /// advances SND.UNA gives an RTT sample (see [`crate::timestamps`]). SYN-cookie
+    /// SYN-ACKs never offer them. Off by default: on a request/response path they
+    /// cost instructions and bytes for what Karn's sampling and RACK already give.
+    pub timestamps: bool,
     /// Granularity of the timer wheel.
     pub timer_tick: Duration,
     /// Local ports for active opens without an explicit port.
@@ -141,6 +148,7 @@ impl Default for TcpConfig {
             tlp: true,
             dsack: false,
             window_scaling: true,
+            timestamps: false,
             timer_tick: Duration::from_micros(100),
             ephemeral_ports: (49152, 65535),
             secret: None,

@@ -18,10 +18,12 @@
 //! segments first, SACK marks kept across a timeout) and D-SACK undo of spurious
 //! recoveries (RFC 3708), NewReno (RFC 6582) with limited transmit (RFC 3042) without
 //! SACK, window scaling (RFC 7323), delayed ACKs, persist, keepalive, user timeout
-//! and FIN_WAIT_2 timeout. Timestamps are parsed but not negotiated: RTT is sampled
-//! Karn-style, one segment per round trip (RACK takes one per delivered segment);
-//! the cost is no PAWS (fine below ~10 Gb/s per flow) and SYN cookies that cannot
-//! carry window scaling or SACK.
+//! and FIN_WAIT_2 timeout. RFC 7323 timestamps ([`timestamps`]) are negotiated only
+//! when [`TcpConfig::timestamps`] is on (off by default): then PAWS, TS.Recent per
+//! Last.ACK.sent and an RTT sample per advancing ACK; without them RTT is sampled
+//! Karn-style, one segment per round trip (RACK takes one per delivered segment),
+//! there is no PAWS (fine below ~10 Gb/s per flow), and SYN cookies carry neither
+//! window scaling nor SACK (with or without timestamps: see [`syncookie`]).
 //!
 //! Zero copy both ways: received in-order data goes to the application as the
 //! received buffer itself (an `RxSeg` advanced past the headers) carrying a credit
@@ -35,9 +37,9 @@
 //! Layout, one concept per file: [`api`], [`config`], [`engine`] (`app`, `transport`,
 //! `passive`, `time_wait`, `lifecycle`), `core` (engine-wide state), `conn` (`tcb`,
 //! `slot`, `window`, `app_events`, `input` (`handshake`, `checks`, `ack`, `sack`,
-//! `recovery`, `undo`, `data`, `fin`), `output` (`segment`, `probes`), `timeouts`,
-//! `state`), [`flow_table`], [`listener`], [`timewait`], [`syncookie`], [`isn`],
-//! [`siphash`], [`seq`], [`header`], [`options`], [`rtxq`] (segments in flight:
+//! `timestamps`, `recovery`, `undo`, `data`, `fin`), `output` (`segment`, `probes`), `timeouts`,
+//! `state`), [`timestamps`], [`flow_table`], [`listener`], [`timewait`],
+//! [`syncookie`], [`isn`], [`siphash`], [`seq`], [`header`], [`options`], [`rtxq`] (segments in flight:
 //! `record`, `sack` marks, `loss` marks), [`rack`], [`cc`], [`rtt`], [`sendq`],
 //! [`recvq`], [`ooo`], [`timers`], [`events`], [`stats`].
 
@@ -67,6 +69,7 @@ pub mod siphash;
 pub mod stats;
 pub mod syncookie;
 pub mod timers;
+pub mod timestamps;
 pub mod timewait;
 
 pub use api::{CloseReason, ConnId, ConnInfo, State, TcpError, TcpEvent};

@@ -179,6 +179,14 @@ counters! {
     TxDeferred => "tx_deferred",
     /// Timer wheel refused a timer (full): the connection polls instead.
     TimerFull => "timer_full",
+    /// Old duplicates dropped by PAWS (RFC 7323 5: TSval older than TS.Recent),
+    /// each answered with an ACK.
+    PawsDropped => "drop_paws",
+    /// Non-RST segments without TSopt on a connection that negotiated timestamps:
+    /// accepted (as Linux does; RFC 7323 3.2 says SHOULD drop).
+    TsMissing => "ts_missing",
+    /// RTT samples taken from a timestamp echo (RFC 7323 4).
+    TsRttSamples => "ts_rtt_samples",
     /// Segments for a connection not yet accepted, beyond its window: dropped.
     NotAcceptedDrop => "drop_not_accepted",
 }

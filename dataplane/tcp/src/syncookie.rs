@@ -3,9 +3,17 @@
 //! Our ISN is the cookie: 24 bits of keyed MAC over (local address, flow, the peer's
 //! ISN, a 64-second counter), 5 bits of that counter and 3 bits indexing the MSS
 //! table. The handshake's ACK acknowledges cookie + 1 and carries the peer's ISN + 1,
-//! so everything needed to rebuild the connection comes back in it. Window scaling
-//! and SACK cannot be remembered without timestamps (which this engine does not
-//! negotiate), so cookie SYN-ACKs offer neither and such connections run without.
+//! so everything needed to rebuild the connection comes back in it.
+//!
+//! Cookie SYN-ACKs carry only the MSS: no window scaling, no SACK and no timestamps,
+//! even when [`crate::TcpConfig::timestamps`] is on and the peer offered them. Linux
+//! hides the window scale and SACK in the low bits of its TSval (so it can keep them
+//! for a peer that echoes timestamps); that would tie the TSval clock to the cookie
+//! and make cookie connections the only ones whose TSval does not follow the
+//! per-connection clock, for a case (a SYN flood) where the connection's speed
+//! matters least. So such connections run with the MSS alone (as Linux's do for a
+//! peer without timestamps), and the ACK completing them, which then carries no
+//! TSopt, is all they need.
 
 use crate::flow_table::FlowKey;
 use crate::seq::Seq;

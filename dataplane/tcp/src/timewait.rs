@@ -21,6 +21,9 @@ pub struct TimeWaitEntry {
     pub rcv_nxt: Seq,
     /// The window field to put in the ACKs we still send.
     pub window: u16,
+    /// If the connection negotiated timestamps: our TSval offset and TS.Recent,
+    /// for the TSopt of the ACKs we still send (RFC 7323 3.2).
+    pub ts: Option<(u32, u32)>,
     /// When it ends.
     pub expires: Instant,
     live: bool,
@@ -67,6 +70,7 @@ impl TimeWaitTable {
         snd_nxt: Seq,
         rcv_nxt: Seq,
         window: u16,
+        ts: Option<(u32, u32)>,
         expires: Instant,
     ) -> (u32, Option<FlowKey>) {
         let mut recycled = None;
@@ -78,6 +82,7 @@ impl TimeWaitTable {
             snd_nxt,
             rcv_nxt,
             window,
+            ts,
             expires,
             live: true,
         };
@@ -144,7 +149,7 @@ impl TimeWaitTable {
             return Some((idx, None));
         }
         self.kill(idx);
-        Some(self.push(e.key, e.snd_nxt, e.rcv_nxt, e.window, expires))
+        Some(self.push(e.key, e.snd_nxt, e.rcv_nxt, e.window, e.ts, expires))
     }
 
     /// Removes entries expired at `now`, calling `f` with each live one's key.
@@ -171,10 +176,10 @@ mod tests {
         let mut t = TimeWaitTable::new(2);
         let k = |n| FlowKey(n);
         let at = Instant::from_millis;
-        let (i1, r) = t.push(k(1), Seq(1), Seq(1), 0, at(10));
+        let (i1, r) = t.push(k(1), Seq(1), Seq(1), 0, None, at(10));
         assert_eq!(r, None);
-        let (i2, _) = t.push(k(2), Seq(2), Seq(2), 0, at(20));
-        let (i3, r) = t.push(k(3), Seq(3), Seq(3), 0, at(30));
+        let (i2, _) = t.push(k(2), Seq(2), Seq(2), 0, None, at(20));
+        let (i3, r) = t.push(k(3), Seq(3), Seq(3), 0, None, at(30));
         assert_eq!(r, Some(k(1)), "full: oldest recycled");
         assert_eq!(i3, i1, "its place reused");
         assert_eq!(t.get(i3).unwrap().key, k(3));
@@ -193,8 +198,8 @@ mod tests {
         let mut t = TimeWaitTable::new(3);
         let k = |n| FlowKey(n);
         let at = Instant::from_millis;
-        let (i1, _) = t.push(k(1), Seq(1), Seq(1), 0, at(10));
-        let (i2, _) = t.push(k(2), Seq(2), Seq(2), 0, at(20));
+        let (i1, _) = t.push(k(1), Seq(1), Seq(1), 0, None, at(10));
+        let (i2, _) = t.push(k(2), Seq(2), Seq(2), 0, None, at(20));
         // The newest: in place.
         assert_eq!(t.restart(i2, at(25)), Some((i2, None)));
         assert_eq!(t.get(i2).unwrap().expires, at(25));

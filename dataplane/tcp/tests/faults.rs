@@ -36,13 +36,16 @@ fn plan(seed: u64) -> FaultPlan {
     }
 }
 
-/// Transfers random data both ways over `plan(seed)` (SACK as `sack`) and checks
-/// both streams arrive byte-exact and both sides close cleanly.
-fn run_seed(seed: u64, sack: bool) {
+/// Transfers random data both ways over `plan(seed)` (SACK as `sack`, RFC 7323
+/// timestamps as `timestamps`) and checks both streams arrive byte-exact and both
+/// sides close cleanly.
+fn run_seed(seed: u64, sack: bool, timestamps: bool) {
     let mut ca_cfg = cfg();
     let mut cb_cfg = cfg();
     ca_cfg.sack = sack;
     cb_cfg.sack = sack;
+    ca_cfg.timestamps = timestamps;
+    cb_cfg.timestamps = timestamps;
     // Make loss recovery quick in virtual time.
     ca_cfg.rto_min = Duration::from_millis(20);
     cb_cfg.rto_min = Duration::from_millis(20);
@@ -72,6 +75,12 @@ fn run_seed(seed: u64, sack: bool) {
         n.b.iface.stats()
     );
     let cb = n.b.app.knocks[0];
+    if let Ok(info) = n.b.tcp.conn_info(cb) {
+        assert_eq!(
+            info.timestamps, timestamps,
+            "seed {seed}: negotiated as configured"
+        );
+    }
     n.b.queue(cb, &to_a);
     n.b.app.close_when_sent.insert(cb, true);
     let ok = n.run_until(Duration::from_secs(300), dt, |n| n.both_dead(ca, cb));
@@ -111,7 +120,24 @@ fn run_seed(seed: u64, sack: bool) {
 #[test]
 fn lossy_link_with_sack_many_seeds() {
     for seed in 0..50 {
-        run_seed(seed, true);
+        run_seed(seed, true, false);
+    }
+}
+
+/// Forty more seeds with SACK and RFC 7323 timestamps at both ends (PAWS, TS.Recent,
+/// RTT from TSecr under loss, duplication and reordering).
+#[test]
+fn lossy_link_with_timestamps_many_seeds() {
+    for seed in 2000..2040 {
+        run_seed(seed, true, true);
+    }
+}
+
+/// Twenty seeds with timestamps and without SACK.
+#[test]
+fn lossy_link_timestamps_newreno_seeds() {
+    for seed in 3000..3020 {
+        run_seed(seed, false, true);
     }
 }
 
@@ -119,7 +145,7 @@ fn lossy_link_with_sack_many_seeds() {
 #[test]
 fn lossy_link_newreno_many_seeds() {
     for seed in 1000..1050 {
-        run_seed(seed, false);
+        run_seed(seed, false, false);
     }
 }
 

@@ -51,10 +51,28 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn steady_state_allocates_nothing_and_copies_nothing() {
+    steady_state(false);
+}
+
+/// The same with RFC 7323 timestamps negotiated: TSopt on every segment, PAWS,
+/// TS.Recent and RTT from TSecr allocate nothing either.
+#[test]
+fn steady_state_with_timestamps_allocates_nothing() {
+    steady_state(true);
+}
+
+/// Warm request/response traffic (timestamps as `timestamps`) allocates and copies
+/// nothing.
+fn steady_state(timestamps: bool) {
     use ix_nic::SharedBuf;
     use ix_tcp::TcpEvent;
-    let mut n = pair();
+    let c = ix_tcp::TcpConfig {
+        timestamps,
+        ..cfg()
+    };
+    let mut n = pair_with(c.clone(), c);
     let (ca, cb) = n.open(80);
+    assert_eq!(n.a.tcp.conn_info(ca).unwrap().timestamps, timestamps);
     // Payload buffers made once, up front (the application's, frozen).
     let req = n.a.pool().shared_from(&[0x11; 64]).unwrap();
     let resp = n.b.pool().shared_from(&[0x22; 1400]).unwrap();

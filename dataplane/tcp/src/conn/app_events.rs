@@ -101,6 +101,7 @@ impl<P: BufPool> Tcb<P> {
             rcv_unreleased: self.unreleased,
             mss: self.mss,
             sack: self.sack_ok,
+            timestamps: self.ts.ok,
             retransmits: self.retransmits,
         }
     }

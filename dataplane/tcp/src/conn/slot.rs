@@ -20,6 +20,7 @@ use crate::rtxq::RtxQueue;
 use crate::sendq::SendQueue;
 use crate::seq::Seq;
 use crate::timers::{ConnTimer, Deadlines};
+use crate::timestamps::TsState;
 use ix_nic::{BufPool, Instant};
 
 impl<P: BufPool> Tcb<P> {
@@ -55,6 +56,7 @@ impl<P: BufPool> Tcb<P> {
             rcv_wscale: 0,
             ws_agreed: false,
             sack_ok: false,
+            ts: TsState::default(),
             mss: cfg.mss,
             sendq: SendQueue::with_capacity(pieces),
             irs: Seq(0),
@@ -128,6 +130,7 @@ impl<P: BufPool> Tcb<P> {
         self.rcv_wscale = 0;
         self.ws_agreed = false;
         self.sack_ok = false;
+        self.ts = TsState::default();
         self.mss = cfg.mss.min(536);
         // Data starts after our SYN.
         self.sendq.reset(iss.add(1));

@@ -22,6 +22,7 @@ use crate::rtxq::RtxQueue;
 use crate::sendq::SendQueue;
 use crate::seq::Seq;
 use crate::timers::{ConnTimer, Deadlines};
+use crate::timestamps::TsState;
 use arrayvec::ArrayVec;
 use ix_nic::{BufPool, Instant};
 use std::time::Duration;
@@ -120,6 +121,8 @@ pub(crate) struct Tcb<P: BufPool> {
     /// Both sides offered window scaling.
     pub ws_agreed: bool,
     pub sack_ok: bool,
+    /// RFC 7323 timestamps: negotiated or not, TS.Recent, our clock's offset.
+    pub ts: TsState,
     /// Our maximum segment size (payload bytes per segment we send).
     pub mss: u16,
     pub sendq: SendQueue<P::Shared>,

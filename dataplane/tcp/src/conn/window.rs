@@ -1,28 +1,76 @@
 //! A connection's windows and sequence space: what the peer's SYN options set (MSS,
-//! window scaling, SACK), what is outstanding and in the pipe, where our FIN is,
-//! and the receive window we advertise (with receiver SWS avoidance).
+//! window scaling, SACK, timestamps), what is outstanding and in the pipe, where
+//! our FIN is, and the receive window we advertise (with receiver SWS avoidance).
 
 use crate::cc::NewReno;
 use crate::config::TcpConfig;
 use crate::conn::tcb::Tcb;
 use crate::options::{TcpOptions, MAX_WSCALE};
 use crate::seq::Seq;
-use ix_nic::BufPool;
+use ix_nic::{BufPool, Instant};
+
+/// Bytes TSopt takes in every segment once negotiated (10, padded to 12).
+const TSOPT_LEN: u16 = 12;
+
+/// What our side offers (active open) or accepts (passive open) of the peer's
+/// SYN options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Offer {
+    /// Window scaling (RFC 7323 2).
+    pub wscale: bool,
+    /// SACK (RFC 2018).
+    pub sack: bool,
+    /// Timestamps (RFC 7323 3).
+    pub timestamps: bool,
+}
+
+impl Offer {
+    /// What `cfg` offers.
+    pub fn of(cfg: &TcpConfig) -> Offer {
+        Offer {
+            wscale: cfg.window_scaling,
+            sack: cfg.sack,
+            timestamps: cfg.timestamps,
+        }
+    }
+
+    /// Nothing (SYN cookies: the cookie remembers only the MSS).
+    pub const NONE: Offer = Offer {
+        wscale: false,
+        sack: false,
+        timestamps: false,
+    };
+}
 
 impl<P: BufPool> Tcb<P> {
-    /// Applies the options of the peer's SYN: MSS, window scaling, SACK.
-    pub fn negotiate(
+    /// Applies the options of the peer's SYN (received at `now`): MSS, window
+    /// scaling, SACK, timestamps, each only if our side offers it (`offer`).
+    pub(crate) fn negotiate(
         &mut self,
         cfg: &TcpConfig,
         opts: &TcpOptions,
         mtu: usize,
-        offer_ws: bool,
-        offer_sack: bool,
+        offer: Offer,
+        now: Instant,
     ) {
+        let Offer {
+            wscale: offer_ws,
+            sack: offer_sack,
+            timestamps: offer_ts,
+        } = offer;
         let path_mss = mtu.saturating_sub(40).clamp(64, usize::from(u16::MAX)) as u16;
         // RFC 9293 3.7.1: without the option, assume 536.
         let peer = opts.mss.unwrap_or(536).max(64);
-        self.mss = cfg.mss.min(peer).min(path_mss);
+        self.ts.negotiate(offer_ts, opts.timestamps, now);
+        // The MSS counts no TCP options (RFC 6691): TSopt's 12 bytes come off every
+        // segment's payload, as Linux does.
+        let ts_len = if self.ts.ok { TSOPT_LEN } else { 0 };
+        self.mss = cfg
+            .mss
+            .min(peer)
+            .min(path_mss)
+            .saturating_sub(ts_len)
+            .max(64);
         match (offer_ws, opts.wscale) {
             (true, Some(s)) => {
                 self.snd_wscale = s;

@@ -8,6 +8,7 @@ use crate::conn::state::{after_close, can_send};
 use crate::conn::tcb::Knock;
 use crate::flow_table::FlowKey;
 use crate::stats::Counter;
+use crate::timestamps;
 use core::ops::Range;
 use ix_nic::{BufPool, SharedBuf};
 use std::net::SocketAddrV4;
@@ -74,8 +75,10 @@ impl<P: BufPool> TcpEngine<P> {
             return Err(TcpError::TooManyConnections);
         }
         let iss = self.isn.isn(self.core.local, key, self.core.now);
+        let ts_offset = timestamps::offset(&self.ts_key, self.core.local, key);
         let t = &mut self.conns[slot as usize];
         t.open(&mut self.core, key, State::SynSent, iss);
+        t.ts.offset = ts_offset;
         t.knock = Knock::Active;
         let id = t.id();
         self.core.txq.push(slot);

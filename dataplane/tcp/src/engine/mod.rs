@@ -56,6 +56,8 @@ pub struct TcpEngine<P: BufPool> {
     tw: TimeWaitTable,
     isn: IsnGenerator,
     cookies: SynCookies,
+    /// Key of the timestamp offsets (RFC 7323 5.4).
+    ts_key: SipKey,
     rsts: VecDeque<(FlowKey, Seq)>,
     next_port: u16,
 }
@@ -83,6 +85,10 @@ impl<P: BufPool> TcpEngine<P> {
             *b ^= 0x5c;
         }
         let flow_seed = key.hash(b"ix-tcp flow table");
+        let mut ts_secret = secret;
+        for b in &mut ts_secret {
+            *b ^= 0x36;
+        }
         let (lo, hi) = cfg.ephemeral_ports;
         let next_port = lo + (flow_seed % u64::from(hi - lo + 1)) as u16;
         let max = cfg.max_conns;
@@ -93,6 +99,7 @@ impl<P: BufPool> TcpEngine<P> {
             tw: TimeWaitTable::new(cfg.time_wait_max),
             isn: IsnGenerator::new(key, cfg.fixed_isn),
             cookies: SynCookies::new(SipKey::new(cookie_secret)),
+            ts_key: SipKey::new(ts_secret),
             rsts: VecDeque::with_capacity(RST_BACKLOG),
             free: (0..max as u32).rev().collect(),
             conns,

@@ -6,11 +6,13 @@ use super::TcpEngine;
 use crate::api::State;
 use crate::conn::output::{our_mss, send_control, send_rst};
 use crate::conn::tcb::Knock;
+use crate::conn::window::Offer;
 use crate::flow_table::FlowKey;
 use crate::header::{Flags, Header};
 use crate::options::TcpOptions;
 use crate::seq::Seq;
 use crate::stats::Counter;
+use crate::timestamps;
 use ix_net::TxContext;
 use ix_nic::{BufPool, RxSeg};
 
@@ -76,15 +78,23 @@ impl<P: BufPool> TcpEngine<P> {
                 iss = floor;
             }
         }
-        let (ws, sack) = (self.core.cfg.window_scaling, self.core.cfg.sack);
+        let offer = Offer::of(&self.core.cfg);
+        let ts_offset = timestamps::offset(&self.ts_key, self.core.local, key);
         let t = &mut self.conns[slot as usize];
         t.open(&mut self.core, key, State::SynReceived, iss);
+        t.ts.offset = ts_offset;
         t.knock = Knock::Embryonic;
         t.listen_port = Some(port);
         t.irs = hdr.seq;
         t.rcv_nxt = hdr.seq.add(1);
         t.rcv_adv = t.rcv_nxt;
-        t.negotiate(&self.core.cfg, &hdr.options, ctx.mtu(), ws, sack);
+        t.negotiate(
+            &self.core.cfg,
+            &hdr.options,
+            ctx.mtu(),
+            offer,
+            self.core.now,
+        );
         t.snd_wnd = u32::from(hdr.window);
         t.max_snd_wnd = t.snd_wnd;
         if let Some(l) = self.listeners.get_mut(port) {
@@ -162,7 +172,7 @@ impl<P: BufPool> TcpEngine<P> {
         };
         let t = &mut self.conns[slot as usize];
         t.open(&mut self.core, key, State::Established, iss);
-        t.negotiate(&self.core.cfg, &opts, ctx.mtu(), false, false);
+        t.negotiate(&self.core.cfg, &opts, ctx.mtu(), Offer::NONE, self.core.now);
         t.snd_una = hdr.ack;
         t.snd_nxt = hdr.ack;
         t.snd_max = hdr.ack;

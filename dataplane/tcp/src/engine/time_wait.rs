@@ -9,6 +9,7 @@ use crate::flow_table::FlowKey;
 use crate::header::{Flags, Header};
 use crate::options::TcpOptions;
 use crate::stats::Counter;
+use crate::timestamps::clock_ms;
 use ix_net::TxContext;
 use ix_nic::{BufPool, RxSeg};
 
@@ -24,7 +25,9 @@ impl<P: BufPool> TcpEngine<P> {
         let key = t.key;
         let window = t.advertise(&self.core.cfg, false);
         let (snd, rcv) = (t.snd_nxt, t.rcv_nxt);
+        let ts = t.ts.ok.then_some((t.ts.offset, t.ts.recent));
         if t.ack_now {
+            let options = tw_options(ts, self.core.now);
             send_control(
                 ctx,
                 &mut self.core,
@@ -33,11 +36,11 @@ impl<P: BufPool> TcpEngine<P> {
                 rcv,
                 Flags::ACK,
                 window,
-                TcpOptions::default(),
+                options,
             );
         }
         let expires = self.core.now + self.core.cfg.time_wait();
-        let (idx, recycled) = self.tw.push(key, snd, rcv, window, expires);
+        let (idx, recycled) = self.tw.push(key, snd, rcv, window, ts, expires);
         if let Some(old) = recycled {
             self.flows.remove(old);
             self.core.count(Counter::TimeWaitRecycled);
@@ -79,15 +82,17 @@ impl<P: BufPool> TcpEngine<P> {
             return self.listen_input(ctx, key, hdr, payload, Some(floor));
         }
         if !payload.is_empty() || f.has(Flags::FIN) || f.has(Flags::SYN) {
+            let options = tw_options(e.ts, self.core.now);
+            let (seq, ack) = (e.snd_nxt, e.rcv_nxt);
             send_control(
                 ctx,
                 &mut self.core,
                 key,
-                e.snd_nxt,
-                e.rcv_nxt,
+                seq,
+                ack,
                 Flags::ACK,
                 e.window,
-                TcpOptions::default(),
+                options,
             );
         }
         // The peer's FIN again (our ACK was lost): acknowledged above, and 2*MSL
@@ -106,5 +111,14 @@ impl<P: BufPool> TcpEngine<P> {
                 }
             }
         }
+    }
+}
+
+/// The options of an ACK sent for a connection in TIME_WAIT at `now`: TSopt if it
+/// negotiated timestamps (`ts`: our offset and TS.Recent), else none.
+fn tw_options(ts: Option<(u32, u32)>, now: ix_nic::Instant) -> TcpOptions {
+    TcpOptions {
+        timestamps: ts.map(|(offset, recent)| (clock_ms(now).wrapping_add(offset), recent)),
+        ..TcpOptions::default()
     }
 }

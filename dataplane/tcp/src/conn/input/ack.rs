@@ -24,6 +24,12 @@ impl<P: BufPool> Tcb<P> {
         // not one below data this same ACK SACKs.
         let advanced = ack.gt(self.snd_una);
         if advanced {
+            // Karn's timed segment, if this ACK covers it, gives the finer sample
+            // (microseconds); else a timestamp echo gives one (milliseconds).
+            let timed = self.timing.is_some_and(|(s, _)| ack.gt(s));
+            if self.ts.ok && !timed {
+                self.ts_rtt_sample(core, hdr);
+            }
             self.ack_advance(core, ack);
         }
         let (newly_sacked, dsack) = if self.sack_ok {

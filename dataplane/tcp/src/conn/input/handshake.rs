@@ -6,6 +6,7 @@
 use crate::api::{CloseReason, State};
 use crate::conn::output::send_rst;
 use crate::conn::tcb::{Knock, Tcb};
+use crate::conn::window::Offer;
 use crate::conn::Outcome;
 use crate::core::Core;
 use crate::header::{Flags, Header};
@@ -48,8 +49,14 @@ impl<P: BufPool> Tcb<P> {
         self.irs = hdr.seq;
         self.rcv_nxt = hdr.seq.add(1);
         self.rcv_adv = self.rcv_nxt;
-        let (ws, sack) = (core.cfg.window_scaling, core.cfg.sack);
-        self.negotiate(&core.cfg, &hdr.options, ctx.mtu(), ws, sack);
+        // Our SYN offered what the configuration says.
+        self.negotiate(
+            &core.cfg,
+            &hdr.options,
+            ctx.mtu(),
+            Offer::of(&core.cfg),
+            core.now,
+        );
         // The SYN's window is never scaled.
         self.snd_wnd = u32::from(hdr.window);
         self.max_snd_wnd = self.snd_wnd;

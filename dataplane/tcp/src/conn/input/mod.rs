@@ -6,9 +6,9 @@
 //! This file runs the steps in order; each step lives with its concept:
 //! `handshake` (SYN_SENT, SYNs in later states, the ACK completing a passive or
 //! simultaneous open), `checks` (sequence number, RST and ACK-range checks with RFC
-//! 5961's challenge ACKs), `ack` (SND.UNA, RTT sample, the peer's window), `sack`
-//! (the SACK scoreboard), `recovery` (duplicate ACKs, RACK, loss probes, fast
-//! recovery), `undo` (D-SACK undo of spurious recoveries), `data` (trimming,
+//! 5961's challenge ACKs), `timestamps` (PAWS, TS.Recent, RTT from TSecr), `ack`
+//! (SND.UNA, RTT sample, the peer's window), `sack` (the SACK scoreboard),
+//! `recovery` (duplicate ACKs, RACK, loss probes, fast recovery), `undo` (D-SACK undo of spurious recoveries), `data` (trimming,
 //! in-order delivery, out-of-order queueing, D-SACK notes) and `fin`.
 
 mod ack;
@@ -18,6 +18,7 @@ mod fin;
 mod handshake;
 mod recovery;
 mod sack;
+mod timestamps;
 mod undo;
 
 use crate::api::{CloseReason, State};
@@ -79,10 +80,17 @@ impl<P: BufPool> Tcb<P> {
         let seq = hdr.seq;
         let data_len = payload.len() as u32;
 
+        // PAWS (RFC 7323 5.3 R1), before the sequence number check.
+        if self.paws_drops(core, hdr, data_len) {
+            return Outcome::None;
+        }
+
         // 1. Sequence number check.
         if !self.seq_acceptable(core, hdr, data_len) {
             return Outcome::None;
         }
+        // TS.Recent (RFC 7323 5.3 R3).
+        self.note_tsval(core, hdr);
 
         // 2. RST (RFC 5961 3.2: only an exact match resets; in-window gets a challenge).
         if f.has(Flags::RST) {

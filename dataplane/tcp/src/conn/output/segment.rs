@@ -1,6 +1,6 @@
 //! Building and emitting one segment: each its own frame, header written here,
 //! payload attached by reference from the send queue; our header's ACK fields,
-//! window and options (SYN options, SACK and D-SACK blocks) for a connection; RSTs
+//! window and options (SYN options, TSopt, SACK and D-SACK blocks) for a connection; RSTs
 //! and control segments for no connection.
 
 use crate::api::State;
@@ -167,6 +167,11 @@ impl<P: BufPool> Tcb<P> {
                 }
             }
         }
+        // TSopt on every segment once negotiated, and in our SYN if configured
+        // (RFC 7323 3.2; its TSecr is then 0).
+        if self.ts.ok || (syn && self.state == State::SynSent && core.cfg.timestamps) {
+            options.timestamps = Some(self.ts.option(core.now));
+        }
         Header {
             src_port: self.key.local_port(),
             dst_port: self.key.remote().port(),
@@ -212,6 +217,8 @@ impl<P: BufPool> Tcb<P> {
         };
         let n = emit(ctx, core, self.key, &hdr, payload)?;
         if flags.has(Flags::ACK) {
+            // RFC 7323 4.3's Last.ACK.sent.
+            self.ts.last_ack_sent = hdr.ack;
             self.ack_now = false;
             self.ack_at_once = false;
             self.unacked_segs = 0;
