@@ -1,11 +1,14 @@
 //! Helpers shared by echo-ix's end-to-end tests: processes that print `READY`
-//! ([`process`]), namespaces and an `ix-run` inside one ([`netns`]), the parsing of
-//! what the binaries print ([`output`]) and Linux socket clients ([`linux`]).
+//! ([`process`]), namespaces and an `ix-run` inside one ([`netns`]), an `echo-ix`
+//! instance started from a spec and asked through its agent ([`instance`]), the
+//! parsing of what the binaries print ([`output`]) and Linux socket clients
+//! ([`linux`]).
 //!
 //! Each test file includes this with `mod support;` and uses a part of it.
 
 #![allow(dead_code)]
 
+pub mod instance;
 pub mod linux;
 pub mod netns;
 pub mod output;
