@@ -37,6 +37,8 @@ pub struct Out {
     pub sack_permitted: bool,
     /// SACK blocks.
     pub sack: Vec<(Seq, Seq)>,
+    /// TSopt: `(TSval, TSecr)`.
+    pub ts: Option<(u32, u32)>,
     /// Payload.
     pub payload: Vec<u8>,
 }
@@ -160,6 +162,7 @@ fn tcp(dst: Ipv4Addr, s: &[u8]) -> Result<Out, String> {
         wscale: None,
         sack_permitted: false,
         sack: Vec::new(),
+        ts: None,
         payload,
     };
     options(&s[TCP_LEN..hlen], &mut out)?;
@@ -189,7 +192,7 @@ fn flag_rules(flags: u8, payload: usize) -> Result<(), String> {
 }
 
 /// Options: only MSS, window scale and SACK-permitted on SYNs, SACK blocks on
-/// others, NOP padding, END then zeros.
+/// others, TSopt (at most once) on any, NOP padding, END then zeros.
 fn options(mut o: &[u8], out: &mut Out) -> Result<(), String> {
     use crate::peer::SYN;
     let syn = out.flags & SYN != 0;
@@ -214,6 +217,7 @@ fn options(mut o: &[u8], out: &mut Out) -> Result<(), String> {
             (2, 2, true) => out.mss = Some(be16(body, 0)),
             (3, 1, true) if body[0] <= 14 => out.wscale = Some(body[0]),
             (4, 0, true) => out.sack_permitted = true,
+            (8, 8, _) if out.ts.is_none() => out.ts = Some((be32(body, 0), be32(body, 4))),
             (5, n, false) if n > 0 && n % 8 == 0 && n <= 32 => {
                 for b in body.chunks_exact(8) {
                     out.sack.push((Seq(be32(b, 0)), Seq(be32(b, 4))));
@@ -268,6 +272,16 @@ mod tests {
         assert_eq!((o.mss, o.wscale), (Some(1460), Some(7)));
         assert!(frame(&engine_frame(0x18, vec![], b"data"), 1500).is_ok());
         assert!(frame(&engine_frame(0x18, vec![2, 4, 5, 180], b""), 1500).is_err());
+        let ts = crate::tsopt::tsopt_bytes((7, 9)).to_vec();
+        let Ok(Sent::Tcp(o)) = frame(&engine_frame(0x10, ts.clone(), b""), 1500) else {
+            panic!("TSopt on an ACK refused");
+        };
+        assert_eq!(o.ts, Some((7, 9)));
+        let twice = [ts.clone(), ts].concat();
+        assert!(
+            frame(&engine_frame(0x10, twice, b""), 1500).is_err(),
+            "two TSopts"
+        );
         assert!(frame(&engine_frame(0x03, vec![], b""), 1500).is_err());
         assert!(frame(&engine_frame(0x04, vec![], b"x"), 1500).is_err());
         assert!(frame(&engine_frame(0x08, vec![], b""), 1500).is_err());

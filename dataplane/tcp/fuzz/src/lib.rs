@@ -8,7 +8,8 @@
 //! `ix_net::Interface` over a `FakeNic`, checking after every step what
 //! [`check`] (each frame), [`segments`] (each segment against its flow), [`app`]
 //! (events), [`calls`] (call results) and [`invariants`] (tables, books, counters)
-//! demand, and at the end that nothing leaked; [`trace`] prints a run.
+//! demand, [`ts_check`] (RFC 7323 timestamps, when an input turns them on: the
+//! peers' side in [`tsopt`]), and at the end that nothing leaked; [`trace`] prints a run.
 //!
 //! The fuzz target in `fuzz_targets/` is one line; everything here is ordinary Rust,
 //! so `cargo test` in this directory checks the harness without libFuzzer.
@@ -30,6 +31,8 @@ pub mod random;
 pub mod segments;
 pub mod sent;
 pub mod setup;
+pub mod ts_check;
+pub mod tsopt;
 pub mod wire;
 pub mod world;
 
@@ -37,3 +40,5 @@ pub mod world;
 mod regressions;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod ts_tests;

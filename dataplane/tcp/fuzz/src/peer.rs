@@ -14,6 +14,7 @@ use crate::grammar::{
 use crate::offers::offer_in;
 use crate::sent::SentLog;
 use crate::setup::PeerSyn;
+use crate::tsopt::{tsopt_bytes, PeerTs};
 use crate::wire::RawSeg;
 use ix_tcp::seq::Seq;
 
@@ -78,6 +79,8 @@ pub struct Flow {
     pub app_connected: bool,
     /// The application's latest connection on this tuple (index into its list).
     pub conn: Option<usize>,
+    /// RFC 7323 timestamps on this tuple, as the peer knows them.
+    pub ts: PeerTs,
 }
 
 impl Flow {
@@ -104,6 +107,7 @@ impl Flow {
             peer_sent_fin: false,
             app_connected: false,
             conn: None,
+            ts: PeerTs::new(isn.rotate_left(16)),
         }
     }
 
@@ -207,7 +211,10 @@ impl Flows {
         } else {
             spec.options.0.clone()
         };
-        let mut options = option_bytes(&items, f);
+        // TSopt first, where the 40-byte cut cannot reach it.
+        let ts = f.ts.resolve(spec.ts);
+        let mut options = ts.map_or_else(Vec::new, |t| tsopt_bytes(t).to_vec());
+        option_bytes(&mut options, &items, f);
         let offset = match spec.offset {
             OffsetChoice::Exact => None,
             OffsetChoice::Raw(words) => Some(fit_offset(&mut options, words, seq)),
@@ -215,6 +222,7 @@ impl Flows {
         if syn {
             f.note_syn_options(&items, &options);
         }
+        f.ts.record(&options, syn, syn && offer_in(&options).is_none());
         let len = match spec.payload {
             PayloadLen::Empty => 0,
             PayloadLen::Small(n) => u32::from(n),
@@ -359,16 +367,24 @@ pub fn syn_items(p: &PeerSyn) -> Vec<OptItem> {
     v
 }
 
-/// Lays out option items for flow `f`: SACK edges resolved against what the engine
-/// has in flight, padded with END to a multiple of 4, cut at 40 bytes.
-fn option_bytes(items: &[OptItem], f: &Flow) -> Vec<u8> {
-    let mut b = Vec::new();
+/// Lays out option items for flow `f` after the bytes already in `b` (TSopt, if
+/// any): SACK edges resolved against what the engine has in flight, padded with
+/// END to a multiple of 4, cut at 40 bytes. Behind TSopt a SACK option keeps only
+/// the blocks that fit (as a sender's does); otherwise all, cut or not.
+fn option_bytes(b: &mut Vec<u8>, items: &[OptItem], f: &Flow) {
+    let behind_ts = !b.is_empty();
     for o in items {
         match o {
             OptItem::Mss(v) => b.extend_from_slice(&[2, 4, (v >> 8) as u8, *v as u8]),
             OptItem::Wscale(s) => b.extend_from_slice(&[3, 3, *s]),
             OptItem::SackPermitted => b.extend_from_slice(&[4, 2]),
             OptItem::Sack(blocks) => {
+                let room = if behind_ts {
+                    (40usize.saturating_sub(b.len() + 2) / 8).max(1)
+                } else {
+                    blocks.len()
+                };
+                let blocks = &blocks[..blocks.len().min(room)];
                 b.extend_from_slice(&[5, 2 + 8 * blocks.len() as u8]);
                 for blk in blocks {
                     let (l, r) = match *blk {
@@ -401,10 +417,9 @@ fn option_bytes(items: &[OptItem], f: &Flow) -> Vec<u8> {
         }
     }
     b.truncate(40);
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
-    b
 }
 
 /// A data offset of `words` words: the option bytes are cut, or filled with bytes

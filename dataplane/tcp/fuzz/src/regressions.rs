@@ -7,7 +7,7 @@
 use crate::app::Phase;
 use crate::grammar::{
     AckChoice, Action, FlagChoice, OffsetChoice, OptItem, Options, PayloadLen, PortChoice, SegSpec,
-    SendLen, SeqChoice, Target, WindowChoice,
+    SendLen, SeqChoice, Target, TsChoice, WindowChoice,
 };
 use crate::peer::Tuple;
 use crate::setup::{Features, PeerMss, PeerSyn, Setup, Sizes};
@@ -29,6 +29,7 @@ fn sack_setup() -> Setup {
             keepalive: false,
             user_timeout: false,
             quick_ack: false,
+            timestamps: false,
         },
         peer: PeerSyn {
             mss: Some(PeerMss::Ethernet),
@@ -60,6 +61,7 @@ fn seg(
         payload: PayloadLen::Small(len),
         offset: OffsetChoice::Exact,
         checksum: Checksum::Valid,
+        ts: TsChoice::Absent,
     })
 }
 
@@ -244,6 +246,7 @@ fn a_window_scale_offer_is_read_from_the_option_bytes() {
         payload: PayloadLen::Empty,
         offset: OffsetChoice::Exact,
         checksum: Checksum::Valid,
+        ts: TsChoice::Absent,
     }));
     let tuple = Tuple {
         peer: 0,

@@ -13,9 +13,9 @@ impl World {
     /// the peer learn from it.
     pub(crate) fn on_segment(&mut self, out: &Out) {
         crate::trace_line!(
-            "  out {} -> {}:{} seq {} ack {} flags {:#04x} win {} mss {:?} ws {:?} sack {:?} len {}",
+            "  out {} -> {}:{} seq {} ack {} flags {:#04x} win {} mss {:?} ws {:?} sack {:?} ts {:?} len {}",
             out.sport, out.dst, out.dport, out.seq, out.ack, out.flags, out.window, out.mss,
-            out.wscale, out.sack, out.payload.len()
+            out.wscale, out.sack, out.ts, out.payload.len()
         );
         self.seen.segs += 1;
         self.seen.rsts += u64::from(out.flags & RST != 0);
@@ -81,6 +81,7 @@ impl World {
                 }
             }
         }
+        self.check_tsopt(tuple, out);
         self.flows.observe(out);
     }
 

@@ -64,6 +64,11 @@ pub struct Features {
     pub user_timeout: bool,
     /// ACK every segment at once (else every second, or after 500 µs).
     pub quick_ack: bool,
+    /// RFC 7323 timestamps: the engine's and the peers' (who then offer TSopt on
+    /// their SYNs and put it, as the script chooses, on every segment). Not
+    /// decoded here: [`crate::grammar::Script`] takes it from the input's first bit.
+    #[arbitrary(default)]
+    pub timestamps: bool,
 }
 
 /// What the peers offer on their SYNs (and SYN-ACKs) at set-up.
@@ -140,6 +145,7 @@ impl Setup {
             }),
             user_timeout: f.user_timeout.then_some(Duration::from_secs(20)),
             delack_segments: if f.quick_ack { 1 } else { 2 },
+            timestamps: f.timestamps,
             ..TcpConfig::default()
         };
         match self.sizes {

@@ -4,7 +4,7 @@
 
 use crate::grammar::{
     AckChoice, Action, FlagChoice, OffsetChoice, Options, PayloadLen, Script, SegSpec, SendLen,
-    SeqChoice, Target, Time, WindowChoice,
+    SeqChoice, Target, Time, TsChoice, WindowChoice,
 };
 use crate::setup::{Features, PeerMss, PeerSyn, Setup, Sizes};
 use crate::wire::Checksum;
@@ -26,6 +26,7 @@ fn setup(sizes: Sizes, sack: bool) -> Setup {
             keepalive: false,
             user_timeout: false,
             quick_ack: false,
+            timestamps: false,
         },
         peer: PeerSyn {
             mss: Some(PeerMss::Ethernet),
@@ -55,6 +56,7 @@ fn seg(
         payload,
         offset: OffsetChoice::Exact,
         checksum: Checksum::Valid,
+        ts: TsChoice::Absent,
     }
 }
 

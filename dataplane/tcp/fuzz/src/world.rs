@@ -23,7 +23,7 @@ use crate::app::{buffer_byte, App, Phase, BUFFERS};
 use crate::check::{self, Sent};
 use crate::grammar::{
     AckChoice, Action, FlagChoice, OffsetChoice, Options, PayloadLen, SegSpec, SeqChoice, Target,
-    WindowChoice, MAX_ACTIONS,
+    TsChoice, TsEcr, TsVal, WindowChoice, MAX_ACTIONS,
 };
 use crate::peer::{Flows, Tuple};
 use crate::setup::{Setup, BLOCK_SIZE};
@@ -47,6 +47,9 @@ pub struct Seen {
     pub rsts: u64,
     /// Payload bytes.
     pub bytes: u64,
+    /// SYN-ACKs without TSopt that answered only SYNs offering it, with
+    /// timestamps on: SYN cookies (which carry the MSS alone), and nothing else.
+    pub cookie_like: u64,
 }
 
 /// An engine under test and everything needed to check it.
@@ -148,9 +151,9 @@ impl World {
             };
             let f = self.flows.index(tuple);
             self.flows.get_mut(tuple).peer_nxt = Seq(self.setup.isn(k));
-            self.inject(&handshake_seg(f, FlagChoice::Syn));
+            self.inject(&self.handshake_seg(f, FlagChoice::Syn));
             self.poll();
-            self.inject(&handshake_seg(f, FlagChoice::Ack));
+            self.inject(&self.handshake_seg(f, FlagChoice::Ack));
             self.poll();
         }
         for j in 0..self.setup.active_count() {
@@ -165,7 +168,7 @@ impl World {
             self.app.conns[i].rx_exact = true;
             self.poll();
             let f = self.flows.index(tuple);
-            self.inject(&handshake_seg(f, FlagChoice::SynAck));
+            self.inject(&self.handshake_seg(f, FlagChoice::SynAck));
             self.poll();
         }
         for c in &self.app.conns {
@@ -386,17 +389,30 @@ fn describe(ev: &TcpEvent<HeapRx>) -> String {
     }
 }
 
-/// A set-up handshake segment on flow `f`: in sequence, acknowledging everything.
-fn handshake_seg(f: usize, flags: FlagChoice) -> SegSpec {
-    SegSpec {
-        target: Target::Flow(f as u8),
-        flags,
-        seq: SeqChoice::Next,
-        ack: AckChoice::All,
-        window: WindowChoice::Full,
-        options: Options::default(),
-        payload: PayloadLen::Empty,
-        offset: OffsetChoice::Exact,
-        checksum: Checksum::Valid,
+impl World {
+    /// A set-up handshake segment on flow `f`: in sequence, acknowledging
+    /// everything, with TSopt (the clock a tick on, echoing the engine) if the
+    /// set-up has timestamps on.
+    fn handshake_seg(&self, f: usize, flags: FlagChoice) -> SegSpec {
+        let ts = if self.setup.features.timestamps {
+            TsChoice::Put {
+                val: TsVal::Tick(1),
+                ecr: TsEcr::Echo,
+            }
+        } else {
+            TsChoice::Absent
+        };
+        SegSpec {
+            target: Target::Flow(f as u8),
+            flags,
+            seq: SeqChoice::Next,
+            ack: AckChoice::All,
+            window: WindowChoice::Full,
+            options: Options::default(),
+            payload: PayloadLen::Empty,
+            offset: OffsetChoice::Exact,
+            checksum: Checksum::Valid,
+            ts,
+        }
     }
 }

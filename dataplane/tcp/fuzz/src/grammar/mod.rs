@@ -13,6 +13,7 @@
 mod options;
 mod script;
 mod segment;
+mod timestamps;
 
 pub use options::{OptItem, Options, SackBlock};
 pub use script::{Action, Script, SendLen, Time, MAX_ACTIONS};
@@ -20,6 +21,7 @@ pub use segment::{
     AckChoice, FlagChoice, OffsetChoice, PayloadLen, PortChoice, SegSpec, SeqChoice, Target,
     WindowChoice,
 };
+pub use timestamps::{TsChoice, TsEcr, TsVal};
 
 use arbitrary::{Arbitrary, Unstructured};
 

@@ -38,7 +38,9 @@ pub enum OptItem {
     SackPermitted,
     /// SACK blocks (1 to 4).
     Sack(Vec<SackBlock>),
-    /// Timestamps (parsed, not negotiated by the engine).
+    /// A TSopt of the item list's own: on SYNs an offer to an engine with
+    /// timestamps off too, and a second TSopt beside the one an input with
+    /// timestamps on puts first.
     Timestamps(u32, u32),
     /// NOP.
     Nop,

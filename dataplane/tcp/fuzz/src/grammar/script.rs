@@ -1,6 +1,6 @@
 //! Scripts: the engine's set-up, then what happens to it.
 
-use super::{weighted, PortChoice, SegSpec};
+use super::{weighted, PortChoice, SegSpec, TsChoice};
 use crate::setup::Setup;
 use arbitrary::{Arbitrary, Unstructured};
 use std::time::Duration;
@@ -68,16 +68,38 @@ pub enum Action {
 }
 
 impl<'a> Arbitrary<'a> for Action {
+    /// An action of an input with timestamps off.
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Action::decode(u, false)
+    }
+}
+
+impl Action {
+    /// Decodes one action. With `timestamps` on, each segment's TSopt choice
+    /// follows it and a time step may be days long (TS.Recent's 24-day validity,
+    /// the 2^32 ms wrap of the engine's TSval clock); with it off the bytes decode
+    /// exactly as before timestamps existed, so older corpus entries keep their
+    /// meaning.
+    pub fn decode(u: &mut Unstructured<'_>, timestamps: bool) -> arbitrary::Result<Self> {
+        let seg = |u: &mut Unstructured<'_>| -> arbitrary::Result<SegSpec> {
+            let mut s = SegSpec::arbitrary(u)?;
+            if timestamps {
+                s.ts = TsChoice::arbitrary(u)?;
+            }
+            Ok(s)
+        };
         // Segments first, then time and sends; the rest are rarer control actions.
         let w = [96, 14, 18, 32, 6, 30, 4, 8, 6, 8, 4, 6, 4, 3, 7, 6, 4];
         Ok(match weighted(u, &w)? {
-            0 => Action::Seg(SegSpec::arbitrary(u)?),
-            1 => Action::Queue(SegSpec::arbitrary(u)?),
+            0 => Action::Seg(seg(u)?),
+            1 => Action::Queue(seg(u)?),
             2 => Action::Burst {
-                seg: SegSpec::arbitrary(u)?,
+                seg: seg(u)?,
                 count: u8::arbitrary(u)? % 64 + 1,
             },
+            3 if timestamps && u8::arbitrary(u)? < 8 => {
+                Action::Advance(Time(Duration::from_secs(86_400 * u.int_in_range(1..=30)?)))
+            }
             3 => Action::Advance(Time::arbitrary(u)?),
             4 => Action::Poll,
             5 => Action::Send {
@@ -172,10 +194,14 @@ impl<'a> Arbitrary<'a> for Script {
     /// spend a "one more?" bit before each action, so random bytes, and most
     /// mutations of a long input, would stop after an action or two.)
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
-        let setup = Setup::arbitrary(u)?;
+        // Timestamps: the first byte's low bit (the low byte of the set-up's first
+        // field, so it changes nothing else the set-up decodes to).
+        let timestamps = u.peek_bytes(1).is_some_and(|b| b[0] & 1 == 1);
+        let mut setup = Setup::arbitrary(u)?;
+        setup.features.timestamps = timestamps;
         let mut actions = Vec::new();
         while !u.is_empty() && actions.len() < MAX_ACTIONS {
-            actions.push(Action::arbitrary(u)?);
+            actions.push(Action::decode(u, timestamps)?);
         }
         Ok(Script { setup, actions })
     }

@@ -1,6 +1,6 @@
 //! One segment from a peer, described by choices relative to its connection.
 
-use super::{weighted, Options};
+use super::{weighted, Options, TsChoice};
 use crate::wire::Checksum;
 use arbitrary::{Arbitrary, Unstructured};
 
@@ -25,6 +25,10 @@ pub struct SegSpec {
     pub offset: OffsetChoice,
     /// Its checksum field.
     pub checksum: Checksum,
+    /// Its TSopt: decoded apart, after the rest, and only when the input turned
+    /// timestamps on ([`super::Action::decode`]); absent otherwise.
+    #[arbitrary(default)]
+    pub ts: TsChoice,
 }
 
 /// The 4-tuple a segment belongs to.
