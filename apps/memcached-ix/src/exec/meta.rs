@@ -357,22 +357,12 @@ pub fn store_reply<P, SP>(
             },
         ),
         // memcached echoes `c` with 0 when nothing was stored.
-        Some(StoreOutcome::NotStored) => (
-            "NS",
-            Info {
-                cas: Some(0),
-                ..Info::default()
+        Some(o @ (StoreOutcome::NotStored | StoreOutcome::Exists | StoreOutcome::NotFound)) => (
+            match o {
+                StoreOutcome::NotStored => "NS",
+                StoreOutcome::Exists => "EX",
+                _ => "NF",
             },
-        ),
-        Some(StoreOutcome::Exists) => (
-            "EX",
-            Info {
-                cas: Some(0),
-                ..Info::default()
-            },
-        ),
-        Some(StoreOutcome::NotFound) => (
-            "NF",
             Info {
                 cas: Some(0),
                 ..Info::default()
