@@ -17,31 +17,40 @@ pub struct Offer {
 /// The largest window shift RFC 7323 allows; a bigger one is used as 14.
 const MAX_WSCALE: u8 = 14;
 
-/// Walks the option bytes `opts` as RFC 9293 3.1 lays them out: `None` if they are
-/// malformed in a way an engine may reject (a length below 2 or past the end, a
-/// known kind with the wrong length); then the caller assumes the most the
-/// option items allow.
+/// The option items of `opts` as RFC 9293 3.1 lays them out: `(kind, body)` for
+/// each item with a length, NOPs skipped, ending at END or the bytes' end; an item
+/// whose length is missing, below 2 or past the end yields `Err(())` and ends it.
+pub fn option_items(opts: &[u8]) -> impl Iterator<Item = Result<(u8, &[u8]), ()>> {
+    let mut b = opts;
+    std::iter::from_fn(move || loop {
+        match *b.first()? {
+            0 => return None,
+            1 => b = &b[1..],
+            kind => {
+                let len = b.get(1).map(|&l| usize::from(l));
+                let Some(len) = len.filter(|&l| l >= 2 && l <= b.len()) else {
+                    b = &[];
+                    return Some(Err(()));
+                };
+                let body = &b[2..len];
+                b = &b[len..];
+                return Some(Ok((kind, body)));
+            }
+        }
+    })
+}
+
+/// Walks the option bytes `opts`: `None` if they are malformed in a way an engine
+/// may reject (a length below 2 or past the end, a known kind with the wrong
+/// length); then the caller assumes the most the option items allow.
 pub fn offer_in(opts: &[u8]) -> Option<Offer> {
     let mut offer = Offer {
         mss: 536,
         wscale: None,
         sack: false,
     };
-    let mut b = opts;
-    while let Some(&kind) = b.first() {
-        match kind {
-            0 => break,
-            1 => {
-                b = &b[1..];
-                continue;
-            }
-            _ => {}
-        }
-        let len = usize::from(*b.get(1)?);
-        if len < 2 || len > b.len() {
-            return None;
-        }
-        let body = &b[2..len];
+    for item in option_items(opts) {
+        let (kind, body) = item.ok()?;
         match (kind, body.len()) {
             (2, 2) => offer.mss = u16::from_be_bytes([body[0], body[1]]),
             (3, 1) => offer.wscale = Some(body[0].min(MAX_WSCALE)),
@@ -51,7 +60,6 @@ pub fn offer_in(opts: &[u8]) -> Option<Offer> {
             (2..=5 | 8, _) => return None,
             _ => {}
         }
-        b = &b[len..];
     }
     Some(offer)
 }

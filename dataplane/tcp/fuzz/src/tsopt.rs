@@ -114,28 +114,11 @@ pub fn tsopt_bytes((v, e): (u32, u32)) -> [u8; 12] {
 /// The TSval of every well-formed TSopt met walking `opts` as RFC 9293 3.1 lays
 /// them out, up to END or the first malformed length.
 fn tsvals_in(opts: &[u8]) -> Vec<u32> {
-    let mut vals = Vec::new();
-    let mut b = opts;
-    while let Some(&kind) = b.first() {
-        match kind {
-            0 => break,
-            1 => {
-                b = &b[1..];
-                continue;
-            }
-            _ => {}
-        }
-        let Some(&len) = b.get(1) else { break };
-        let len = usize::from(len);
-        if len < 2 || len > b.len() {
-            break;
-        }
-        if kind == KIND && len == usize::from(LEN) {
-            vals.push(u32::from_be_bytes([b[2], b[3], b[4], b[5]]));
-        }
-        b = &b[len..];
-    }
-    vals
+    crate::offers::option_items(opts)
+        .map_while(Result::ok)
+        .filter(|&(kind, body)| kind == KIND && body.len() + 2 == usize::from(LEN))
+        .map(|(_, body)| u32::from_be_bytes([body[0], body[1], body[2], body[3]]))
+        .collect()
 }
 
 #[cfg(test)]
