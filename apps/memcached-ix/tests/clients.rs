@@ -9,6 +9,11 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+#[path = "clients/tools.rs"]
+mod tools;
+
+use tools::{read_until, require, require_python};
+
 /// A memcached-ix process on a free loopback port; killed on drop.
 struct Server {
     child: Child,
@@ -70,33 +75,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn read_until(s: &mut TcpStream, end: &[u8]) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    while !got.ends_with(end) {
-        let n = s.read(&mut buf).expect("read");
-        assert!(n > 0, "connection closed early after {} bytes", got.len());
-        got.extend_from_slice(&buf[..n]);
-    }
-    got
-}
-
-fn require(tool: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(found, "{tool} is not installed: run ci/setup.sh");
-}
-
-fn require_python(module: &str) {
-    let ok = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "python3 module {module} is missing: run ci/setup.sh");
 }
 
 fn run(cmd: &mut Command) -> String {

@@ -17,11 +17,15 @@ use common::client::{connect, in_ns, IO};
 use common::{
     assert_nothing_left, memcached_ix, prefix, stop_leaving_nothing, wait_gone, workspace, Harness,
 };
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
+
+#[path = "../../../apps/memcached-ix/tests/clients/tools.rs"]
+mod tools;
+
+use tools::{read_until, require, require_python};
 
 /// The instances of this file take turns on core 1.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -55,22 +59,6 @@ fn default_config(h: &mut Harness, tag: &str, edits: &[(&str, &str)]) -> (PathBu
         "the default config changed shape:\n{original}"
     );
     (h.write(&format!("{tag}.toml"), &text), ns)
-}
-
-fn require(tool: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(found, "{tool} is not installed: run ci/setup.sh");
-}
-
-fn require_python(module: &str) {
-    let ok = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "python3 module {module} is missing: run ci/setup.sh");
 }
 
 /// Runs `cmd` inside namespace `ns`, insists on success, returns stdout + stderr.
@@ -173,17 +161,6 @@ fn copied_bytes(run: &Path) -> u64 {
                 .expect("copied_bytes in the thread's stats")
         })
         .sum()
-}
-
-fn read_until(s: &mut TcpStream, end: &[u8]) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    while !got.ends_with(end) {
-        let n = s.read(&mut buf).expect("read");
-        assert!(n > 0, "connection closed after {} bytes", got.len());
-        got.extend_from_slice(&buf[..n]);
-    }
-    got
 }
 
 /// SETs values of 1 KiB to 500 KB, then GETs each 20 times (and all at once in
